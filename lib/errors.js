@@ -1,0 +1,24 @@
+'use strict'
+
+const CODES = new Set([
+  'POOL_TIMEOUT',
+  'POOL_CLOSED',
+  'CONNECTION_FAILED',
+  'QUERY_FAILED',
+  'TIMEOUT',
+  'TRANSACTION_CLOSED',
+  'INVALID_ARGUMENT',
+  'INVALID_URL',
+  'INTERNAL',
+])
+
+function isDbError(err, code) {
+  return (
+    err instanceof Error &&
+    typeof err.code === 'string' &&
+    CODES.has(err.code) &&
+    (code === undefined || err.code === code)
+  )
+}
+
+module.exports = { isDbError, CODES }

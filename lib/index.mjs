@@ -1,0 +1,8 @@
+// ESM entry: the same objects as the CommonJS entry.
+import { createRequire } from 'node:module'
+
+const require = createRequire(import.meta.url)
+const pkg = require('./index.js')
+
+export const { Pool, Transaction, resolveConfig, isDbError } = pkg
+export default pkg

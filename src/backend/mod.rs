@@ -1,0 +1,79 @@
+//! What differs between SQLite, PostgreSQL and MySQL, one file each.
+//!
+//! Everything else (acquiring, running, transactions, status) is written
+//! once, generically over [`Driver`], in `pool/`.
+
+use std::borrow::Cow;
+
+use sqlx::query::Query;
+use sqlx::database::HasStatementCache;
+use sqlx::Database;
+
+use crate::config::url::BackendKind;
+use crate::error::DbResult;
+use crate::value::cell::ExecuteResult;
+use crate::value::{Cell, Param};
+
+pub mod mysql;
+pub mod postgres;
+pub mod sqlite;
+
+pub type DriverQuery<'q, DB> = Query<'q, DB, <DB as Database>::Arguments<'q>>;
+
+pub trait Driver: Database + HasStatementCache {
+    const KIND: BackendKind;
+
+    /// The statement that opens a transaction which may write. SQLite takes
+    /// the write lock up front so two read-then-write transactions cannot
+    /// deadlock into SQLITE_BUSY.
+    const BEGIN: &'static str = "BEGIN";
+
+    /// Rewrites the caller's `?` placeholders into the backend's own.
+    fn sql(sql: &str) -> Cow<'_, str> {
+        Cow::Borrowed(sql)
+    }
+
+    fn bind<'q>(query: DriverQuery<'q, Self>, param: &'q Param) -> DbResult<DriverQuery<'q, Self>>;
+
+    /// Appends the row's values, in column order, to `out`.
+    fn decode_row(row: &Self::Row, out: &mut Vec<Cell>) -> DbResult<()>;
+
+    fn execute_result(result: &Self::QueryResult) -> ExecuteResult;
+}
+
+/// Text timestamps as SQLite and MySQL users write them, to Unix ms.
+pub fn parse_text_timestamp(text: &str) -> Option<f64> {
+    use chrono::{DateTime, NaiveDate, NaiveDateTime};
+    let t = text.trim();
+    if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
+        return Some(dt.timestamp_millis() as f64);
+    }
+    for fmt in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M"] {
+        if let Ok(n) = NaiveDateTime::parse_from_str(t, fmt) {
+            return Some(n.and_utc().timestamp_millis() as f64);
+        }
+    }
+    for fmt in ["%Y-%m-%d %H:%M:%S%.f%:z", "%Y-%m-%d %H:%M:%S%.f%#z"] {
+        if let Ok(dt) = DateTime::parse_from_str(t, fmt) {
+            return Some(dt.timestamp_millis() as f64);
+        }
+    }
+    NaiveDate::parse_from_str(t, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|n| n.and_utc().timestamp_millis() as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_timestamps() {
+        assert_eq!(parse_text_timestamp("1970-01-01T00:00:01.500Z"), Some(1500.0));
+        assert_eq!(parse_text_timestamp("1970-01-01 00:00:02"), Some(2000.0));
+        assert_eq!(parse_text_timestamp("1970-01-01 00:00:02.25+00:00"), Some(2250.0));
+        assert_eq!(parse_text_timestamp("1970-01-02"), Some(86_400_000.0));
+        assert_eq!(parse_text_timestamp("yesterday"), None);
+    }
+}

@@ -1,0 +1,110 @@
+//! MySQL and MariaDB (one wire protocol). `?` is native; TINYINT(1) is a
+//! boolean; the session time zone is UTC so Dates mean the same instant.
+
+use std::str::FromStr;
+
+use sqlx::mysql::{MySql, MySqlConnectOptions, MySqlQueryResult, MySqlRow, MySqlSslMode, MySqlTypeInfo};
+use sqlx::types::chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use sqlx::{Column, Row, TypeInfo, ValueRef};
+
+use super::{Driver, DriverQuery};
+use crate::config::options::PoolConfig;
+use crate::config::url::{BackendKind, Target};
+use crate::error::{DbError, DbResult, ErrorCode};
+use crate::value::cell::ExecuteResult;
+use crate::value::{Cell, Param};
+
+pub fn connect_options(config: &PoolConfig) -> DbResult<MySqlConnectOptions> {
+    let Target::Server(url) = &config.url.target else {
+        return Err(DbError::invalid_url("not a MySQL URL"));
+    };
+    let mut opts = MySqlConnectOptions::from_str(url)?
+        .statement_cache_capacity(if config.statement_cache { 256 } else { 0 })
+        // Keep MySQL's own meaning of `||` (OR), as mysql2 users expect.
+        .pipes_as_concat(false)
+        .timezone(Some("+00:00".to_owned()));
+    if let Some(mode) = &config.url.prisma.sslmode {
+        let mapped = match mode.as_str() {
+            "disable" | "disabled" => "DISABLED",
+            "prefer" | "preferred" | "allow" => "PREFERRED",
+            "require" | "required" => "REQUIRED",
+            "verify-ca" | "verify_ca" => "VERIFY_CA",
+            "verify-full" | "verify_identity" => "VERIFY_IDENTITY",
+            other => return Err(DbError::invalid_url(format!("sslmode '{other}' is not understood for MySQL"))),
+        };
+        opts = opts.ssl_mode(MySqlSslMode::from_str(mapped).map_err(|e| DbError::invalid_url(e.to_string()))?);
+    }
+    Ok(opts)
+}
+
+impl Driver for MySql {
+    const KIND: BackendKind = BackendKind::MySql;
+
+    fn bind<'q>(query: DriverQuery<'q, Self>, param: &'q Param) -> DbResult<DriverQuery<'q, Self>> {
+        Ok(match param {
+            Param::Null => query.bind(None::<String>),
+            Param::Bool(b) => query.bind(*b),
+            Param::Int(i) => query.bind(*i),
+            Param::Float(f) => query.bind(*f),
+            Param::Text(s) | Param::Json(s) => query.bind(s.as_str()),
+            Param::Bytes(b) => query.bind(b.as_slice()),
+            Param::Timestamp(ms) => query.bind(Param::timestamp_utc(*ms)?),
+        })
+    }
+
+    fn decode_row(row: &MySqlRow, out: &mut Vec<Cell>) -> DbResult<()> {
+        for (i, column) in row.columns().iter().enumerate() {
+            if row.try_get_raw(i)?.is_null() {
+                out.push(Cell::Null);
+                continue;
+            }
+            out.push(decode_value(row, i, column.type_info())?);
+        }
+        Ok(())
+    }
+
+    fn execute_result(result: &MySqlQueryResult) -> ExecuteResult {
+        let id = result.last_insert_id();
+        ExecuteResult {
+            rows_affected: result.rows_affected(),
+            last_insert_id: (id != 0).then(|| i64::try_from(id).unwrap_or(i64::MAX)),
+        }
+    }
+}
+
+fn decode_value(row: &MySqlRow, i: usize, ty: &MySqlTypeInfo) -> DbResult<Cell> {
+    let get = |e: sqlx::Error| DbError::new(ErrorCode::QueryFailed, format!("could not decode column {i} ({}): {e}", ty.name()));
+    let name = ty.name();
+    Ok(match name {
+        "BOOLEAN" => Cell::Bool(row.try_get_unchecked::<i8, _>(i).map_err(get)? != 0),
+        "TINYINT" | "SMALLINT" | "INT" | "MEDIUMINT" | "BIGINT" => Cell::Int(row.try_get_unchecked(i).map_err(get)?),
+        "TINYINT UNSIGNED" | "SMALLINT UNSIGNED" | "INT UNSIGNED" | "MEDIUMINT UNSIGNED" | "BIGINT UNSIGNED" | "YEAR" => {
+            Cell::UInt(row.try_get_unchecked(i).map_err(get)?)
+        }
+        "FLOAT" => Cell::Float(row.try_get_unchecked::<f32, _>(i).map_err(get)? as f64),
+        "DOUBLE" => Cell::Float(row.try_get_unchecked(i).map_err(get)?),
+        "DECIMAL" => Cell::Decimal(row.try_get_unchecked(i).map_err(get)?),
+        "DATETIME" | "TIMESTAMP" => Cell::Timestamp(
+            row.try_get_unchecked::<NaiveDateTime, _>(i).map_err(get)?.and_utc().timestamp_millis() as f64,
+        ),
+        "DATE" => Cell::Timestamp(
+            row.try_get_unchecked::<NaiveDate, _>(i)
+                .map_err(get)?
+                .and_hms_opt(0, 0, 0)
+                .map_or(0.0, |d| d.and_utc().timestamp_millis() as f64),
+        ),
+        "TIME" => Cell::Text(row.try_get_unchecked::<NaiveTime, _>(i).map_err(get)?.to_string()),
+        "JSON" => {
+            let bytes: &[u8] = row.try_get_unchecked(i).map_err(get)?;
+            match serde_json::from_slice(bytes) {
+                Ok(v) => Cell::Json(v),
+                Err(_) => Cell::Text(String::from_utf8_lossy(bytes).into_owned()),
+            }
+        }
+        "BINARY" | "VARBINARY" | "TINYBLOB" | "BLOB" | "MEDIUMBLOB" | "LONGBLOB" | "GEOMETRY" | "BIT" => {
+            Cell::Bytes(row.try_get_unchecked(i).map_err(get)?)
+        }
+        "NULL" => Cell::Null,
+        _ => Cell::Text(row.try_get_unchecked(i).map_err(get)?),
+    })
+}

@@ -1,0 +1,108 @@
+//! SQLite: the embedded default, tuned for a web app (WAL, busy timeout,
+//! foreign keys, synchronous=NORMAL).
+//!
+//! SQLite has no real column types, so values are read by what they hold
+//! and shaped by what the column declares: `BOOLEAN` → boolean, and
+//! `DATETIME`/`DATE` → Date, read as Prisma stores them (integer Unix ms,
+//! or ISO text as Prisma's driver adapters write).
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{
+    Sqlite, SqliteConnectOptions, SqliteJournalMode, SqliteQueryResult, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{Column, Decode, Row, TypeInfo, ValueRef};
+
+use super::{parse_text_timestamp, Driver, DriverQuery};
+use crate::config::options::PoolConfig;
+use crate::config::url::{BackendKind, Target};
+use crate::error::{DbError, DbResult};
+use crate::value::cell::ExecuteResult;
+use crate::value::{Cell, Param};
+
+/// How long a writer waits for SQLite's lock before SQLITE_BUSY.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub fn connect_options(config: &PoolConfig) -> DbResult<SqliteConnectOptions> {
+    let base = match &config.url.target {
+        Target::SqliteMemory => SqliteConnectOptions::from_str("sqlite::memory:")?,
+        Target::SqliteFile(path) => SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal),
+        Target::Server(_) => return Err(DbError::invalid_url("not a SQLite URL")),
+    };
+    Ok(base
+        .busy_timeout(BUSY_TIMEOUT)
+        .foreign_keys(true)
+        .synchronous(SqliteSynchronous::Normal)
+        .statement_cache_capacity(if config.statement_cache { 256 } else { 0 }))
+}
+
+impl Driver for Sqlite {
+    const KIND: BackendKind = BackendKind::Sqlite;
+    const BEGIN: &'static str = "BEGIN IMMEDIATE";
+
+    fn bind<'q>(query: DriverQuery<'q, Self>, param: &'q Param) -> DbResult<DriverQuery<'q, Self>> {
+        Ok(match param {
+            Param::Null => query.bind(None::<i64>),
+            Param::Bool(b) => query.bind(*b as i64),
+            Param::Int(i) => query.bind(*i),
+            Param::Float(f) => query.bind(*f),
+            Param::Text(s) | Param::Json(s) => query.bind(s.as_str()),
+            Param::Bytes(b) => query.bind(b.as_slice()),
+            // Prisma's native engine stores DateTime as integer Unix ms.
+            Param::Timestamp(ms) => query.bind(*ms),
+        })
+    }
+
+    fn decode_row(row: &SqliteRow, out: &mut Vec<Cell>) -> DbResult<()> {
+        for (i, column) in row.columns().iter().enumerate() {
+            let raw = row.try_get_raw(i)?;
+            if raw.is_null() {
+                out.push(Cell::Null);
+                continue;
+            }
+            let declared = column.type_info().name();
+            let held = raw.type_info().name().to_owned();
+            let cell = match held.as_str() {
+                "INTEGER" | "BOOLEAN" | "NUMERIC" => {
+                    let v = <i64 as Decode<Sqlite>>::decode(raw).map_err(decode_error)?;
+                    match declared {
+                        "BOOLEAN" => Cell::Bool(v != 0),
+                        "DATETIME" | "DATE" => Cell::Timestamp(v as f64),
+                        _ => Cell::Int(v),
+                    }
+                }
+                "REAL" => Cell::Float(<f64 as Decode<Sqlite>>::decode(raw).map_err(decode_error)?),
+                "BLOB" => Cell::Bytes(<&[u8] as Decode<Sqlite>>::decode(raw).map_err(decode_error)?.to_vec()),
+                _ => {
+                    let text = <&str as Decode<Sqlite>>::decode(raw).map_err(decode_error)?;
+                    match declared {
+                        "DATETIME" | "DATE" => match parse_text_timestamp(text) {
+                            Some(ms) => Cell::Timestamp(ms),
+                            None => Cell::Text(text.to_owned()),
+                        },
+                        _ => Cell::Text(text.to_owned()),
+                    }
+                }
+            };
+            out.push(cell);
+        }
+        Ok(())
+    }
+
+    fn execute_result(result: &SqliteQueryResult) -> ExecuteResult {
+        let id = result.last_insert_rowid();
+        ExecuteResult {
+            rows_affected: result.rows_affected(),
+            last_insert_id: (result.rows_affected() > 0 && id != 0).then_some(id),
+        }
+    }
+}
+
+fn decode_error(e: sqlx::error::BoxDynError) -> DbError {
+    DbError::new(crate::error::ErrorCode::QueryFailed, format!("could not decode a SQLite value: {e}"))
+}

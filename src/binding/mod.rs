@@ -1,0 +1,11 @@
+//! The napi surface: JS values in, promises out. No database logic lives
+//! here; every method converts its arguments on the JS thread, hands owned
+//! values to the core in `pool/`, and converts the outcome back.
+
+pub mod call;
+pub mod config;
+pub mod js_error;
+pub mod js_param;
+pub mod js_rows;
+pub mod pool;
+pub mod transaction;

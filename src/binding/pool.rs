@@ -1,0 +1,218 @@
+//! `class Pool`: the napi face of [`DbPool`].
+
+use std::ptr;
+use std::time::Duration;
+
+use napi::JsValue;
+use napi::bindgen_prelude::{within_runtime_if_available, PromiseRaw, Unknown};
+use napi::{sys, Env};
+use napi_derive::napi;
+
+use super::call::{settle, statement_args};
+use super::config::{read_options, PoolOptions};
+use super::js_error::{throw_coded, Settled};
+use super::js_param::{read_params, read_string, type_of};
+use super::js_rows::{JsExecuteResult, JsExecuteResults, JsFirstRow, JsRows};
+use super::transaction::Transaction;
+use crate::config::options::PoolConfig;
+use crate::error::{DbError, DbResult};
+use crate::pool::{DbPool, Statement, DEFAULT_CLOSE_TIMEOUT};
+
+/// A snapshot of the pool, taken synchronously.
+#[napi(object, js_name = "PoolStatus")]
+pub struct JsPoolStatus {
+    /// Open connections, idle or in use.
+    pub size: u32,
+    pub idle: u32,
+    pub in_use: u32,
+    /// Callers waiting for a connection right now.
+    pub waiting: u32,
+    pub max_connections: u32,
+    pub min_connections: u32,
+    pub closed: bool,
+}
+
+/// The database pool. Construct it once per process (see `getPool`); it
+/// connects lazily on first use.
+#[napi]
+pub struct Pool {
+    pub(crate) core: DbPool,
+}
+
+#[napi]
+impl Pool {
+    /// Validates the options and builds the pool without any I/O. Throws
+    /// `INVALID_ARGUMENT` / `INVALID_URL` for bad options.
+    #[napi(constructor, ts_args_type = "options?: PoolOptions")]
+    pub fn new(env: Env, options: Option<Unknown>) -> napi::Result<Self> {
+        let _typed: Option<PoolOptions> = None;
+        let config = read_options(&env, options)
+            .and_then(|raw| PoolConfig::from_raw(&raw))
+            .map_err(|e| throw_coded(&env, e))?;
+        let core = within_runtime_if_available(|| DbPool::new(config)).map_err(|e| throw_coded(&env, e))?;
+        Ok(Pool { core })
+    }
+
+    #[napi(getter, ts_return_type = "'sqlite' | 'postgres' | 'mysql'")]
+    pub fn backend(&self) -> &'static str {
+        self.core.backend().as_str()
+    }
+
+    #[napi(getter)]
+    pub fn closed(&self) -> bool {
+        self.core.is_closed()
+    }
+
+    /// Opens `minConnections` (at least one) and verifies the database answers.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn connect<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, Settled<()>>> {
+        let core = self.core.clone();
+        settle(env, async move { core.connect().await })
+    }
+
+    /// Runs a statement and resolves with every row.
+    #[napi(ts_generic_types = "T = Row", ts_args_type = "sql: string, params?: Param[]", ts_return_type = "Promise<T[]>")]
+    pub fn query<'env>(&self, env: &'env Env, sql: Unknown, params: Option<Unknown>) -> napi::Result<PromiseRaw<'env, Settled<JsRows>>> {
+        let core = self.core.clone();
+        let args = statement_args(env, sql, params);
+        settle(env, async move {
+            let (sql, params) = args?;
+            core.query(&sql, &params, false).await.map(JsRows)
+        })
+    }
+
+    /// Runs a statement and resolves with its first row, or `null`.
+    #[napi(ts_generic_types = "T = Row", ts_args_type = "sql: string, params?: Param[]", ts_return_type = "Promise<T | null>")]
+    pub fn query_one<'env>(&self, env: &'env Env, sql: Unknown, params: Option<Unknown>) -> napi::Result<PromiseRaw<'env, Settled<JsFirstRow>>> {
+        let core = self.core.clone();
+        let args = statement_args(env, sql, params);
+        settle(env, async move {
+            let (sql, params) = args?;
+            core.query(&sql, &params, true).await.map(JsFirstRow)
+        })
+    }
+
+    /// Runs a statement that returns no rows.
+    #[napi(ts_args_type = "sql: string, params?: Param[]", ts_return_type = "Promise<ExecuteResult>")]
+    pub fn execute<'env>(&self, env: &'env Env, sql: Unknown, params: Option<Unknown>) -> napi::Result<PromiseRaw<'env, Settled<JsExecuteResult>>> {
+        let core = self.core.clone();
+        let args = statement_args(env, sql, params);
+        settle(env, async move {
+            let (sql, params) = args?;
+            core.execute(&sql, &params).await.map(JsExecuteResult)
+        })
+    }
+
+    /// Runs the statements in order in one transaction: all or nothing.
+    #[napi(ts_args_type = "statements: BatchStatement[]", ts_return_type = "Promise<ExecuteResult[]>")]
+    pub fn batch<'env>(&self, env: &'env Env, statements: Unknown) -> napi::Result<PromiseRaw<'env, Settled<JsExecuteResults>>> {
+        let core = self.core.clone();
+        let args = read_statements(env, statements);
+        settle(env, async move {
+            let statements = args?;
+            core.batch(&statements).await.map(JsExecuteResults)
+        })
+    }
+
+    /// Opens a transaction on one connection (writes on SQLite take the
+    /// lock up front). Finish it with `commit()` or `rollback()`.
+    #[napi(ts_return_type = "Promise<Transaction>")]
+    pub fn begin<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, Settled<Transaction>>> {
+        let core = self.core.clone();
+        settle(env, async move { core.begin().await.map(Transaction::new) })
+    }
+
+    #[napi(ts_return_type = "PoolStatus")]
+    pub fn status(&self) -> JsPoolStatus {
+        let s = self.core.status();
+        JsPoolStatus {
+            size: s.size,
+            idle: s.idle,
+            in_use: s.in_use,
+            waiting: s.waiting,
+            max_connections: s.max_connections,
+            min_connections: s.min_connections,
+            closed: s.closed,
+        }
+    }
+
+    /// Stops taking work, lets in-flight queries finish (up to `timeoutMs`,
+    /// default 10000), then closes every connection. Safe to call twice.
+    #[napi(ts_args_type = "options?: { timeoutMs?: number }", ts_return_type = "Promise<void>")]
+    pub fn close<'env>(&self, env: &'env Env, options: Option<Unknown>) -> napi::Result<PromiseRaw<'env, Settled<()>>> {
+        let core = self.core.clone();
+        let timeout = close_timeout(env, options);
+        settle(env, async move {
+            core.close(timeout?).await;
+            Ok(())
+        })
+    }
+}
+
+fn close_timeout(env: &Env, options: Option<Unknown>) -> DbResult<Duration> {
+    let raw = read_options_loose(env, options)?;
+    match raw {
+        Some(ms) if ms.is_finite() && ms >= 0.0 => Ok(Duration::from_millis(ms as u64)),
+        Some(_) => Err(DbError::invalid_argument("timeoutMs must be a non-negative number")),
+        None => Ok(DEFAULT_CLOSE_TIMEOUT),
+    }
+}
+
+/// Reads `{ timeoutMs }` from an optional options object.
+pub(crate) fn read_options_loose(env: &Env, options: Option<Unknown>) -> DbResult<Option<f64>> {
+    let Some(options) = options else { return Ok(None) };
+    unsafe {
+        let raw_env = env.raw();
+        match type_of(raw_env, options.raw()) {
+            sys::ValueType::napi_undefined | sys::ValueType::napi_null => return Ok(None),
+            sys::ValueType::napi_object => {}
+            _ => return Err(DbError::invalid_argument("options must be an object")),
+        }
+        let mut value = ptr::null_mut();
+        sys::napi_get_named_property(raw_env, options.raw(), c"timeoutMs".as_ptr(), &mut value);
+        match type_of(raw_env, value) {
+            sys::ValueType::napi_undefined => Ok(None),
+            sys::ValueType::napi_number => {
+                let mut n = 0f64;
+                sys::napi_get_value_double(raw_env, value, &mut n);
+                Ok(Some(n))
+            }
+            _ => Err(DbError::invalid_argument("timeoutMs must be a number")),
+        }
+    }
+}
+
+fn read_statements(env: &Env, statements: Unknown) -> DbResult<Vec<Statement>> {
+    unsafe {
+        let raw_env = env.raw();
+        let list = statements.raw();
+        let mut is_array = false;
+        sys::napi_is_array(raw_env, list, &mut is_array);
+        if !is_array {
+            return Err(DbError::invalid_argument("batch takes an array of { sql, params } objects"));
+        }
+        let mut len = 0u32;
+        sys::napi_get_array_length(raw_env, list, &mut len);
+        let mut out = Vec::with_capacity(len as usize);
+        for i in 0..len {
+            let mut item = ptr::null_mut();
+            sys::napi_get_element(raw_env, list, i, &mut item);
+            if type_of(raw_env, item) != sys::ValueType::napi_object {
+                return Err(DbError::invalid_argument(format!("batch statement {i} must be an object {{ sql, params }}")));
+            }
+            let mut sql = ptr::null_mut();
+            sys::napi_get_named_property(raw_env, item, c"sql".as_ptr(), &mut sql);
+            if type_of(raw_env, sql) != sys::ValueType::napi_string {
+                return Err(DbError::invalid_argument(format!("batch statement {i}: sql must be a string")));
+            }
+            let mut params = ptr::null_mut();
+            sys::napi_get_named_property(raw_env, item, c"params".as_ptr(), &mut params);
+            out.push(Statement {
+                sql: read_string(raw_env, sql)?,
+                params: read_params(raw_env, params)
+                    .map_err(|e| DbError { message: format!("batch statement {i}: {}", e.message), ..e })?,
+            });
+        }
+        Ok(out)
+    }
+}

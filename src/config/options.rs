@@ -1,0 +1,275 @@
+//! Pool options: defaults, validation, and the URL's say in them.
+//!
+//! Every option is validated here, at construction, so a typo fails when the
+//! app boots rather than on the first request. Explicit options win over the
+//! URL's Prisma parameters, which win over the defaults.
+
+use std::time::Duration;
+
+use crate::config::url::{BackendKind, DatabaseUrl};
+use crate::error::{DbError, DbResult};
+
+pub const DEFAULT_URL: &str = "file:./dev.sqlite";
+pub const DEFAULT_MAX_PRODUCTION: u32 = 10;
+pub const DEFAULT_MAX_DEVELOPMENT: u32 = 5;
+pub const DEFAULT_ACQUIRE_TIMEOUT_MS: u64 = 20_000;
+pub const DEFAULT_CONNECT_TIMEOUT_MS: u64 = 5_000;
+pub const DEFAULT_IDLE_TIMEOUT_MS: u64 = 600_000;
+pub const DEFAULT_MAX_LIFETIME_MS: u64 = 1_800_000;
+pub const DEFAULT_APPLICATION_NAME: &str = "shopify-db-pool";
+/// Prisma's `pool_timeout=0` means "wait forever"; 30 days is forever enough,
+/// fits a JS-facing u32 and keeps deadline arithmetic from overflowing.
+pub const FOREVER_MS: u64 = 30 * 24 * 3600 * 1000;
+
+/// An option's value as the caller gave it, before validation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RawValue {
+    Number(f64),
+    Text(String),
+    Bool(bool),
+    TextList(Vec<String>),
+    /// Present but of a type no option takes; holds the JS type's name.
+    Other(String),
+}
+
+/// Options as given (`undefined`/`null` fields are absent).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RawOptions(pub Vec<(String, RawValue)>);
+
+impl RawOptions {
+    fn get(&self, key: &str) -> Option<&RawValue> {
+        self.0.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+}
+
+/// Validated, resolved options. Durations of zero mean "off".
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoolConfig {
+    pub url: DatabaseUrl,
+    pub max_connections: u32,
+    pub min_connections: u32,
+    pub acquire_timeout: Duration,
+    pub connect_timeout: Duration,
+    pub idle_timeout: Option<Duration>,
+    pub max_lifetime: Option<Duration>,
+    pub statement_timeout: Option<Duration>,
+    pub leak_detection: Option<Duration>,
+    pub health_check_interval: Option<Duration>,
+    pub session_cleanup_interval: Option<Duration>,
+    pub statement_cache: bool,
+    pub application_name: String,
+    pub pgbouncer: bool,
+}
+
+impl PoolConfig {
+    pub fn backend(&self) -> BackendKind {
+        self.url.backend
+    }
+
+    pub fn from_raw(raw: &RawOptions) -> DbResult<Self> {
+        Self::from_raw_with_env(raw, std::env::var("NODE_ENV").ok().as_deref())
+    }
+
+    pub fn from_raw_with_env(raw: &RawOptions, node_env: Option<&str>) -> DbResult<Self> {
+        const KNOWN: &[&str] = &[
+            "url", "maxConnections", "minConnections", "acquireTimeoutMs", "connectTimeoutMs",
+            "idleTimeoutMs", "maxLifetimeMs", "statementTimeoutMs", "leakDetectionMs",
+            "healthCheckIntervalMs", "sessionCleanupIntervalMs", "statementCache",
+            "applicationName", "pgbouncer",
+        ];
+        if let Some((key, _)) = raw.0.iter().find(|(k, _)| !KNOWN.contains(&k.as_str())) {
+            return Err(DbError::invalid_argument(format!(
+                "unknown option '{key}'; known options: {}",
+                KNOWN.join(", ")
+            )));
+        }
+        let url_text = match raw.get("url") {
+            None => DEFAULT_URL.to_owned(),
+            Some(RawValue::Text(s)) => s.clone(),
+            Some(other) => return Err(wrong_type("url", "a string", other)),
+        };
+        let url = DatabaseUrl::parse(&url_text)?;
+        let prisma = url.prisma.clone();
+
+        let default_max = if node_env == Some("production") {
+            DEFAULT_MAX_PRODUCTION
+        } else {
+            DEFAULT_MAX_DEVELOPMENT
+        };
+        let max_connections = match count(raw, "maxConnections")? {
+            Some(n) => n,
+            None => prisma.connection_limit.unwrap_or(default_max),
+        };
+        if max_connections == 0 {
+            return Err(DbError::invalid_argument("maxConnections must be at least 1"));
+        }
+        let min_connections = count(raw, "minConnections")?.unwrap_or(0);
+        if min_connections > max_connections {
+            return Err(DbError::invalid_argument(format!(
+                "minConnections ({min_connections}) must not exceed maxConnections ({max_connections})"
+            )));
+        }
+        let acquire_ms = millis(raw, "acquireTimeoutMs")?
+            .or(prisma.pool_timeout_ms.map(|ms| if ms == 0 { FOREVER_MS } else { ms }))
+            .unwrap_or(DEFAULT_ACQUIRE_TIMEOUT_MS);
+        if acquire_ms == 0 {
+            return Err(DbError::invalid_argument("acquireTimeoutMs must be at least 1"));
+        }
+        let connect_ms = millis(raw, "connectTimeoutMs")?
+            .or(prisma.connect_timeout_ms.map(|ms| if ms == 0 { FOREVER_MS } else { ms }))
+            .unwrap_or(DEFAULT_CONNECT_TIMEOUT_MS);
+        if connect_ms == 0 {
+            return Err(DbError::invalid_argument("connectTimeoutMs must be at least 1"));
+        }
+        let pgbouncer = match flag(raw, "pgbouncer")? {
+            Some(b) => b,
+            None => prisma.pgbouncer,
+        };
+        let statement_cache = flag(raw, "statementCache")?.unwrap_or(!pgbouncer);
+        let application_name = match raw.get("applicationName") {
+            None => DEFAULT_APPLICATION_NAME.to_owned(),
+            Some(RawValue::Text(s)) if !s.contains('\0') => s.clone(),
+            Some(other) => return Err(wrong_type("applicationName", "a string", other)),
+        };
+
+        Ok(PoolConfig {
+            max_connections,
+            min_connections,
+            acquire_timeout: Duration::from_millis(acquire_ms),
+            connect_timeout: Duration::from_millis(connect_ms),
+            idle_timeout: off_if_zero(millis(raw, "idleTimeoutMs")?.unwrap_or(DEFAULT_IDLE_TIMEOUT_MS)),
+            max_lifetime: off_if_zero(millis(raw, "maxLifetimeMs")?.unwrap_or(DEFAULT_MAX_LIFETIME_MS)),
+            statement_timeout: off_if_zero(
+                millis(raw, "statementTimeoutMs")?.or(prisma.socket_timeout_ms).unwrap_or(0),
+            ),
+            leak_detection: off_if_zero(millis(raw, "leakDetectionMs")?.unwrap_or(0)),
+            health_check_interval: off_if_zero(millis(raw, "healthCheckIntervalMs")?.unwrap_or(0)),
+            session_cleanup_interval: off_if_zero(
+                millis(raw, "sessionCleanupIntervalMs")?.unwrap_or(0),
+            ),
+            statement_cache,
+            application_name,
+            pgbouncer,
+            url,
+        })
+    }
+}
+
+fn off_if_zero(ms: u64) -> Option<Duration> {
+    (ms > 0).then(|| Duration::from_millis(ms))
+}
+
+fn type_name(v: &RawValue) -> String {
+    match v {
+        RawValue::Number(n) => format!("the number {n}"),
+        RawValue::Text(_) => "a string".into(),
+        RawValue::Bool(b) => format!("{b}"),
+        RawValue::TextList(_) => "an array".into(),
+        RawValue::Other(t) => t.clone(),
+    }
+}
+
+fn wrong_type(key: &str, want: &str, got: &RawValue) -> DbError {
+    DbError::invalid_argument(format!("option {key} must be {want}, got {}", type_name(got)))
+}
+
+fn whole_number(key: &str, raw: &RawOptions, max: f64) -> DbResult<Option<u64>> {
+    match raw.get(key) {
+        None => Ok(None),
+        Some(RawValue::Number(n)) if n.is_finite() && *n >= 0.0 && n.fract() == 0.0 && *n <= max => {
+            Ok(Some(*n as u64))
+        }
+        Some(RawValue::Number(n)) => Err(DbError::invalid_argument(format!(
+            "option {key} must be a whole number from 0 to {max}, got {n}"
+        ))),
+        Some(other) => Err(wrong_type(key, "a number", other)),
+    }
+}
+
+fn count(raw: &RawOptions, key: &str) -> DbResult<Option<u32>> {
+    Ok(whole_number(key, raw, 10_000.0)?.map(|n| n as u32))
+}
+
+fn millis(raw: &RawOptions, key: &str) -> DbResult<Option<u64>> {
+    whole_number(key, raw, FOREVER_MS as f64)
+}
+
+fn flag(raw: &RawOptions, key: &str) -> DbResult<Option<bool>> {
+    match raw.get(key) {
+        None => Ok(None),
+        Some(RawValue::Bool(b)) => Ok(Some(*b)),
+        Some(other) => Err(wrong_type(key, "a boolean", other)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorCode;
+
+    fn opts(pairs: &[(&str, RawValue)]) -> RawOptions {
+        RawOptions(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
+    }
+
+    #[test]
+    fn defaults() {
+        let c = PoolConfig::from_raw_with_env(&RawOptions::default(), None).unwrap();
+        assert_eq!(c.backend(), BackendKind::Sqlite);
+        assert_eq!(c.max_connections, 5);
+        assert_eq!(c.min_connections, 0);
+        assert_eq!(c.acquire_timeout, Duration::from_secs(20));
+        assert_eq!(c.connect_timeout, Duration::from_secs(5));
+        assert_eq!(c.idle_timeout, Some(Duration::from_secs(600)));
+        assert_eq!(c.max_lifetime, Some(Duration::from_secs(1800)));
+        assert_eq!(c.statement_timeout, None);
+        assert!(c.statement_cache);
+        assert_eq!(c.application_name, "shopify-db-pool");
+        let prod = PoolConfig::from_raw_with_env(&RawOptions::default(), Some("production")).unwrap();
+        assert_eq!(prod.max_connections, 10);
+    }
+
+    #[test]
+    fn url_params_fill_in_and_options_win() {
+        let url = RawValue::Text("postgres://h/db?connection_limit=3&pool_timeout=2&pgbouncer=true&socket_timeout=4".into());
+        let c = PoolConfig::from_raw_with_env(&opts(&[("url", url.clone())]), None).unwrap();
+        assert_eq!(c.max_connections, 3);
+        assert_eq!(c.acquire_timeout, Duration::from_secs(2));
+        assert!(c.pgbouncer);
+        assert!(!c.statement_cache);
+        assert_eq!(c.statement_timeout, Some(Duration::from_secs(4)));
+        let c = PoolConfig::from_raw_with_env(
+            &opts(&[("url", url), ("maxConnections", RawValue::Number(8.0))]),
+            None,
+        )
+        .unwrap();
+        assert_eq!(c.max_connections, 8);
+    }
+
+    #[test]
+    fn invalid_options_are_refused() {
+        let cases: Vec<(&str, RawValue)> = vec![
+            ("maxConnections", RawValue::Number(0.0)),
+            ("maxConnections", RawValue::Number(-1.0)),
+            ("maxConnections", RawValue::Number(1.5)),
+            ("maxConnections", RawValue::Number(f64::NAN)),
+            ("maxConnections", RawValue::Text("10".into())),
+            ("acquireTimeoutMs", RawValue::Number(-5.0)),
+            ("idleTimeoutMs", RawValue::Bool(true)),
+            ("statementCache", RawValue::Number(1.0)),
+            ("url", RawValue::Number(3.0)),
+            ("maxConections", RawValue::Number(3.0)),
+        ];
+        for (k, v) in cases {
+            let err = PoolConfig::from_raw_with_env(&opts(&[(k, v.clone())]), None).unwrap_err();
+            assert_eq!(err.code, ErrorCode::InvalidArgument, "{k}={v:?}");
+        }
+        let err = PoolConfig::from_raw_with_env(
+            &opts(&[("minConnections", RawValue::Number(6.0)), ("maxConnections", RawValue::Number(5.0))]),
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidArgument);
+        let err = PoolConfig::from_raw_with_env(&opts(&[("url", RawValue::Text("ftp://x".into()))]), None).unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidUrl);
+    }
+}

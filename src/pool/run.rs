@@ -1,0 +1,101 @@
+//! Running one statement on one connection, written once for every
+//! backend: bind, execute, decode. Pool and transaction both call these.
+
+use futures_util::TryStreamExt;
+use sqlx::{Column, Executor, Row};
+
+use crate::backend::Driver;
+use crate::error::{DbError, DbResult};
+use crate::value::cell::ExecuteResult;
+use crate::value::{Param, Rows};
+
+/// Runs a statement and decodes its rows. `first_only` stops after one row
+/// (queryOne) without decoding the rest.
+pub async fn fetch<DB: Driver, C>(
+    conn: &mut C,
+    sql: &str,
+    params: &[Param],
+    persistent: bool,
+    first_only: bool,
+) -> DbResult<Rows>
+where
+    C: Send,
+    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'c> &'c mut C: Executor<'c, Database = DB>,
+{
+    let sql = DB::sql(sql);
+    let mut query = sqlx::query::<DB>(&sql).persistent(persistent);
+    for param in params {
+        query = DB::bind(query, param)?;
+    }
+    let mut rows = Rows::default();
+    if first_only {
+        if let Some(row) = query.fetch_optional(&mut *conn).await? {
+            rows.columns = column_names::<DB>(&row);
+            DB::decode_row(&row, &mut rows.cells)?;
+        }
+        return Ok(rows);
+    }
+    let mut stream = query.fetch(&mut *conn);
+    while let Some(row) = stream.try_next().await? {
+        if rows.columns.is_empty() {
+            rows.columns = column_names::<DB>(&row);
+        }
+        DB::decode_row(&row, &mut rows.cells)?;
+    }
+    Ok(rows)
+}
+
+pub async fn execute<DB: Driver, C>(
+    conn: &mut C,
+    sql: &str,
+    params: &[Param],
+    persistent: bool,
+) -> DbResult<ExecuteResult>
+where
+    C: Send,
+    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'c> &'c mut C: Executor<'c, Database = DB>,
+{
+    let sql = DB::sql(sql);
+    let mut query = sqlx::query::<DB>(&sql).persistent(persistent);
+    for param in params {
+        query = DB::bind(query, param)?;
+    }
+    let result = query.execute(&mut *conn).await?;
+    Ok(DB::execute_result(&result))
+}
+
+/// One statement of a `batch`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Statement {
+    pub sql: String,
+    pub params: Vec<Param>,
+}
+
+/// Runs statements in order on a connection already inside a transaction;
+/// the failing statement's index is named in the error.
+pub async fn execute_all<DB: Driver, C>(
+    conn: &mut C,
+    statements: &[Statement],
+    persistent: bool,
+) -> DbResult<Vec<ExecuteResult>>
+where
+    C: Send,
+    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'c> &'c mut C: Executor<'c, Database = DB>,
+{
+    let mut results = Vec::with_capacity(statements.len());
+    for (i, st) in statements.iter().enumerate() {
+        let r = execute::<DB, C>(conn, &st.sql, &st.params, persistent).await.map_err(|e| DbError {
+            message: format!("batch statement {i} failed, nothing was applied: {}", e.message),
+            ..e
+        })?;
+        results.push(r);
+    }
+    Ok(results)
+}
+
+fn column_names<DB: Driver>(row: &DB::Row) -> Vec<String> {
+    row.columns().iter().map(|c| c.name().to_owned()).collect()
+}
