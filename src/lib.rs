@@ -9,6 +9,7 @@ pub mod backend;
 pub mod binding;
 pub mod config;
 pub mod error;
+pub mod metrics;
 pub mod pool;
 pub mod sql;
 pub mod value;

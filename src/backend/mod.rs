@@ -4,13 +4,17 @@
 //! once, generically over [`Driver`], in `pool/`.
 
 use std::borrow::Cow;
+use std::future::Future;
+use std::sync::Arc;
 
 use sqlx::query::Query;
 use sqlx::database::HasStatementCache;
 use sqlx::Database;
 
+use crate::config::options::PoolConfig;
 use crate::config::url::BackendKind;
-use crate::error::DbResult;
+use crate::error::{DbError, DbResult};
+use crate::pool::deadline::Deadline;
 use crate::value::cell::ExecuteResult;
 use crate::value::{Cell, Param};
 
@@ -19,6 +23,7 @@ pub mod postgres;
 pub mod sqlite;
 
 pub type DriverQuery<'q, DB> = Query<'q, DB, <DB as Database>::Arguments<'q>>;
+pub type ConnectOptionsOf<DB> = <<DB as Database>::Connection as sqlx::Connection>::Options;
 
 pub trait Driver: Database + HasStatementCache {
     const KIND: BackendKind;
@@ -27,6 +32,23 @@ pub trait Driver: Database + HasStatementCache {
     /// the write lock up front so two read-then-write transactions cannot
     /// deadlock into SQLITE_BUSY.
     const BEGIN: &'static str = "BEGIN";
+
+    fn connect_options(config: &PoolConfig) -> DbResult<ConnectOptionsOf<Self>>;
+
+    /// Session setup after a connection opens (statement timeout and the
+    /// like). `deadline` is the per-query deadline the pool arms.
+    fn prepare(
+        conn: &mut Self::Connection,
+        config: &PoolConfig,
+        deadline: Arc<Deadline>,
+    ) -> impl Future<Output = DbResult<()>> + Send;
+
+    /// Runs a fixed statement (`BEGIN`, `COMMIT`, `ROLLBACK`) without
+    /// preparing it.
+    fn simple<'c>(conn: &'c mut Self::Connection, sql: &'static str) -> impl Future<Output = DbResult<()>> + Send + 'c;
+
+    /// True when the server's error means "your statement ran too long".
+    fn is_statement_timeout(err: &DbError) -> bool;
 
     /// Rewrites the caller's `?` placeholders into the backend's own.
     fn sql(sql: &str) -> Cow<'_, str> {

@@ -2,15 +2,17 @@
 //! boolean; the session time zone is UTC so Dates mean the same instant.
 
 use std::str::FromStr;
+use std::sync::Arc;
 
-use sqlx::mysql::{MySql, MySqlConnectOptions, MySqlQueryResult, MySqlRow, MySqlSslMode, MySqlTypeInfo};
+use sqlx::mysql::{MySql, MySqlConnectOptions, MySqlConnection, MySqlQueryResult, MySqlRow, MySqlSslMode, MySqlTypeInfo};
 use sqlx::types::chrono::{NaiveDate, NaiveDateTime, NaiveTime};
-use sqlx::{Column, Row, TypeInfo, ValueRef};
+use sqlx::{Column, Executor, Row, TypeInfo, ValueRef};
 
 use super::{Driver, DriverQuery};
 use crate::config::options::PoolConfig;
 use crate::config::url::{BackendKind, Target};
 use crate::error::{DbError, DbResult, ErrorCode};
+use crate::pool::deadline::Deadline;
 use crate::value::cell::ExecuteResult;
 use crate::value::{Cell, Param};
 
@@ -39,6 +41,35 @@ pub fn connect_options(config: &PoolConfig) -> DbResult<MySqlConnectOptions> {
 
 impl Driver for MySql {
     const KIND: BackendKind = BackendKind::MySql;
+
+    fn connect_options(config: &PoolConfig) -> DbResult<MySqlConnectOptions> {
+        connect_options(config)
+    }
+
+    /// MariaDB enforces `max_statement_time` (seconds) for every statement;
+    /// MySQL's `max_execution_time` (ms) covers SELECTs only. Set whichever
+    /// the server knows.
+    async fn prepare(conn: &mut MySqlConnection, config: &PoolConfig, _: Arc<Deadline>) -> DbResult<()> {
+        if let Some(t) = config.statement_timeout {
+            let mariadb = format!("SET SESSION max_statement_time = {:.3}", t.as_secs_f64());
+            if (&mut *conn).execute(mariadb.as_str()).await.is_err() {
+                let mysql = format!("SET SESSION max_execution_time = {}", t.as_millis());
+                (&mut *conn).execute(mysql.as_str()).await?;
+            }
+        }
+        Ok(())
+    }
+
+    fn simple<'c>(conn: &'c mut MySqlConnection, sql: &'static str) -> impl std::future::Future<Output = DbResult<()>> + Send + 'c {
+        async move { sqlx::Executor::execute(&mut *conn, sql).await.map(|_| ()).map_err(DbError::from) }
+    }
+
+    fn is_statement_timeout(err: &DbError) -> bool {
+        // MariaDB ER_STATEMENT_TIMEOUT (70100), MySQL ER_QUERY_TIMEOUT (3024).
+        err.sql_state.as_deref() == Some("70100")
+            || err.message.contains("max_statement_time")
+            || err.message.contains("maximum statement execution time exceeded")
+    }
 
     fn bind<'q>(query: DriverQuery<'q, Self>, param: &'q Param) -> DbResult<DriverQuery<'q, Self>> {
         Ok(match param {

@@ -2,21 +2,24 @@
 
 use std::borrow::Cow;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use sqlx::postgres::{
-    PgArgumentBuffer, PgConnectOptions, PgQueryResult, PgRow, PgSslMode, PgTypeInfo, PgTypeKind,
+    PgArgumentBuffer, PgConnectOptions, PgConnection, PgQueryResult, PgRow, PgSslMode, PgTypeInfo, PgTypeKind,
     Postgres,
 };
 use sqlx::types::chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
-use sqlx::types::{BigDecimal, Json, Uuid};
+use sqlx::types::{Json, Uuid};
 use sqlx::{encode::IsNull, Column, Row, TypeInfo, ValueRef};
 
 use super::{Driver, DriverQuery};
 use crate::config::options::PoolConfig;
 use crate::config::url::{BackendKind, Target};
 use crate::error::{DbError, DbResult, ErrorCode};
+use crate::pool::deadline::Deadline;
 use crate::sql::placeholders::to_numbered;
 use crate::value::cell::ExecuteResult;
+use crate::value::numeric::pg_numeric_to_string;
 use crate::value::{Cell, Param};
 
 pub fn connect_options(config: &PoolConfig) -> DbResult<PgConnectOptions> {
@@ -33,6 +36,11 @@ pub fn connect_options(config: &PoolConfig) -> DbResult<PgConnectOptions> {
     }
     if let Some(schema) = &config.url.prisma.schema {
         opts = opts.options([("search_path", schema.as_str())]);
+    }
+    if let Some(t) = config.statement_timeout {
+        // Enforced by the server, which cancels the statement and keeps the
+        // connection usable.
+        opts = opts.options([("statement_timeout", format!("{}ms", t.as_millis()))]);
     }
     Ok(opts)
 }
@@ -56,6 +64,22 @@ impl<'q> sqlx::Encode<'q, Postgres> for UntypedNull {
 
 impl Driver for Postgres {
     const KIND: BackendKind = BackendKind::Postgres;
+
+    fn connect_options(config: &PoolConfig) -> DbResult<PgConnectOptions> {
+        connect_options(config)
+    }
+
+    async fn prepare(_: &mut PgConnection, _: &PoolConfig, _: Arc<Deadline>) -> DbResult<()> {
+        Ok(())
+    }
+
+    fn simple<'c>(conn: &'c mut PgConnection, sql: &'static str) -> impl std::future::Future<Output = DbResult<()>> + Send + 'c {
+        async move { sqlx::Executor::execute(&mut *conn, sql).await.map(|_| ()).map_err(DbError::from) }
+    }
+
+    fn is_statement_timeout(err: &DbError) -> bool {
+        err.sql_state.as_deref() == Some("57014")
+    }
 
     fn sql(sql: &str) -> Cow<'_, str> {
         to_numbered(sql)
@@ -105,7 +129,10 @@ fn decode_value(row: &PgRow, i: usize, ty: &PgTypeInfo) -> DbResult<Cell> {
         "OID" => Cell::Int(row.try_get_unchecked::<sqlx::postgres::types::Oid, _>(i).map_err(get)?.0 as i64),
         "FLOAT4" => Cell::Float(row.try_get_unchecked::<f32, _>(i).map_err(get)? as f64),
         "FLOAT8" => Cell::Float(row.try_get_unchecked(i).map_err(get)?),
-        "NUMERIC" => Cell::Decimal(row.try_get_unchecked::<BigDecimal, _>(i).map_err(get)?.to_plain_string()),
+        "NUMERIC" => {
+            let bytes: &[u8] = row.try_get_unchecked(i).map_err(get)?;
+            Cell::Decimal(pg_numeric_to_string(bytes).ok_or_else(|| get(sqlx::Error::Decode("malformed NUMERIC".into())))?)
+        }
         "BYTEA" => Cell::Bytes(row.try_get_unchecked(i).map_err(get)?),
         "UUID" => Cell::Text(row.try_get_unchecked::<Uuid, _>(i).map_err(get)?.to_string()),
         "JSON" | "JSONB" => Cell::Json(row.try_get_unchecked::<Json<serde_json::Value>, _>(i).map_err(get)?.0),

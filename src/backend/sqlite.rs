@@ -7,10 +7,11 @@
 //! or ISO text as Prisma's driver adapters write).
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{
-    Sqlite, SqliteConnectOptions, SqliteJournalMode, SqliteQueryResult, SqliteRow,
+    Sqlite, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteQueryResult, SqliteRow,
     SqliteSynchronous,
 };
 use sqlx::{Column, Decode, Row, TypeInfo, ValueRef};
@@ -19,6 +20,7 @@ use super::{parse_text_timestamp, Driver, DriverQuery};
 use crate::config::options::PoolConfig;
 use crate::config::url::{BackendKind, Target};
 use crate::error::{DbError, DbResult};
+use crate::pool::deadline::Deadline;
 use crate::value::cell::ExecuteResult;
 use crate::value::{Cell, Param};
 
@@ -44,6 +46,30 @@ pub fn connect_options(config: &PoolConfig) -> DbResult<SqliteConnectOptions> {
 impl Driver for Sqlite {
     const KIND: BackendKind = BackendKind::Sqlite;
     const BEGIN: &'static str = "BEGIN IMMEDIATE";
+
+    fn connect_options(config: &PoolConfig) -> DbResult<SqliteConnectOptions> {
+        connect_options(config)
+    }
+
+    /// SQLite has no server to enforce a statement timeout: a progress
+    /// handler checks the pool's per-query deadline every few thousand VM
+    /// steps and interrupts the statement once it has passed.
+    async fn prepare(conn: &mut SqliteConnection, config: &PoolConfig, deadline: Arc<Deadline>) -> DbResult<()> {
+        if config.statement_timeout.is_some() {
+            let mut handle = conn.lock_handle().await?;
+            handle.set_progress_handler(10_000, move || !deadline.passed());
+        }
+        Ok(())
+    }
+
+    fn simple<'c>(conn: &'c mut SqliteConnection, sql: &'static str) -> impl std::future::Future<Output = DbResult<()>> + Send + 'c {
+        async move { sqlx::Executor::execute(&mut *conn, sql).await.map(|_| ()).map_err(DbError::from) }
+    }
+
+    fn is_statement_timeout(err: &DbError) -> bool {
+        // SQLITE_INTERRUPT
+        err.sql_state.as_deref() == Some("9") || err.message.contains("interrupted")
+    }
 
     fn bind<'q>(query: DriverQuery<'q, Self>, param: &'q Param) -> DbResult<DriverQuery<'q, Self>> {
         Ok(match param {

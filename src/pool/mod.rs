@@ -1,33 +1,36 @@
-//! The pool: one sqlx pool per backend behind one type, with the counts,
-//! timeouts and error figures the contract asks for.
+//! The pool as callers see it: one type over the three backends.
 //!
-//! sqlx does the connection bookkeeping (min/max, idle timeout, lifetime,
-//! fair queueing); this layer adds what callers see: coded errors that
-//! carry the pool's figures, exact waiting/in-use counts, lazy startup and
-//! a graceful, bounded, idempotent close.
+//! `core` is the pool itself (generic over the backend), `lease` the
+//! connection guard, `transaction` an explicit transaction, `run` the
+//! statement execution shared by all. This file only dispatches to the
+//! right backend and counts errors.
 
+pub mod core;
+pub mod deadline;
 pub mod gauges;
+pub mod lease;
 pub mod run;
+pub mod shared;
 pub mod status;
 pub mod transaction;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sqlx::mysql::MySql;
-use sqlx::pool::{PoolConnection, PoolOptions};
 use sqlx::postgres::Postgres;
 use sqlx::sqlite::Sqlite;
-use sqlx::{Connection, Pool};
+use sqlx::Connection;
 
-use crate::backend::{self, Driver};
+use self::core::PoolCore;
+use self::shared::Shared;
 use crate::config::options::PoolConfig;
 use crate::config::url::{BackendKind, Target};
 use crate::error::{DbError, DbResult, ErrorCode};
+use crate::metrics::MetricsSnapshot;
 use crate::value::cell::ExecuteResult;
 use crate::value::{Param, Rows};
-use gauges::{Gauges, InUseGuard, WaitingGuard};
 pub use run::Statement;
 pub use status::PoolStatus;
 pub use transaction::DbTransaction;
@@ -35,44 +38,49 @@ pub use transaction::DbTransaction;
 /// How long `close()` waits for lent connections when the caller says nothing.
 pub const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub(crate) enum AnyPool {
-    Sqlite(Pool<Sqlite>),
-    Postgres(Pool<Postgres>),
-    MySql(Pool<MySql>),
+pub(crate) enum AnyCore {
+    Sqlite(Arc<PoolCore<Sqlite>>),
+    Postgres(Arc<PoolCore<Postgres>>),
+    MySql(Arc<PoolCore<MySql>>),
 }
 
-/// Runs `$body` with `$pool` bound to the typed sqlx pool, whatever the
-/// backend: the body is written once and compiled per backend.
-macro_rules! with_pool {
-    ($any:expr, $pool:ident => $body:expr) => {
+/// Runs `$body` with `$core` bound to the typed pool, whatever the backend:
+/// the body is written once and compiled per backend.
+macro_rules! with_core {
+    ($any:expr, $core:ident => $body:expr) => {
         match $any {
-            AnyPool::Sqlite($pool) => $body,
-            AnyPool::Postgres($pool) => $body,
-            AnyPool::MySql($pool) => $body,
+            AnyCore::Sqlite($core) => $body,
+            AnyCore::Postgres($core) => $body,
+            AnyCore::MySql($core) => $body,
         }
     };
 }
 
-pub(crate) struct PoolInner {
-    pub config: PoolConfig,
-    pub pool: AnyPool,
-    pub gauges: Arc<Gauges>,
-    closed: AtomicBool,
-    /// The runtime the pool was built in: drops that must spawn (returning
-    /// a connection) may happen on the JS thread, outside any runtime.
-    pub runtime: tokio::runtime::Handle,
+/// Runs one statement on a lease: statement timeout, metrics, and error
+/// classification around `$work`, which may borrow `$conn`.
+macro_rules! on_lease {
+    ($lease:expr, |$conn:ident| $work:expr) => {{
+        let clock = $lease.statement_started();
+        let limit = $lease.backstop_limit();
+        let outcome = {
+            let $conn = $lease.conn();
+            $crate::pool::lease::backstop(limit, $work).await
+        };
+        $lease.statement_finished(clock, outcome)
+    }};
+}
+pub(crate) use on_lease;
+
+struct PoolInner {
+    config: Arc<PoolConfig>,
+    core: AnyCore,
+    shared: Arc<Shared>,
 }
 
 /// A cheap handle; clones share the pool.
 #[derive(Clone)]
 pub struct DbPool {
-    pub(crate) inner: Arc<PoolInner>,
-}
-
-/// A connection lent to one call, counted in `in_use` until dropped.
-pub(crate) struct Lease<DB: Driver> {
-    pub conn: PoolConnection<DB>,
-    _in_use: InUseGuard,
+    inner: Arc<PoolInner>,
 }
 
 impl DbPool {
@@ -87,26 +95,14 @@ impl DbPool {
             config.idle_timeout = None;
             config.max_lifetime = None;
         }
-        let pool = match config.backend() {
-            BackendKind::Sqlite => AnyPool::Sqlite(
-                pool_options::<Sqlite>(&config).connect_lazy_with(backend::sqlite::connect_options(&config)?),
-            ),
-            BackendKind::Postgres => AnyPool::Postgres(
-                pool_options::<Postgres>(&config).connect_lazy_with(backend::postgres::connect_options(&config)?),
-            ),
-            BackendKind::MySql => AnyPool::MySql(
-                pool_options::<MySql>(&config).connect_lazy_with(backend::mysql::connect_options(&config)?),
-            ),
+        let config = Arc::new(config);
+        let shared = Arc::new(Shared::new(tokio::runtime::Handle::current()));
+        let core = match config.backend() {
+            BackendKind::Sqlite => AnyCore::Sqlite(PoolCore::new(config.clone(), shared.clone())?),
+            BackendKind::Postgres => AnyCore::Postgres(PoolCore::new(config.clone(), shared.clone())?),
+            BackendKind::MySql => AnyCore::MySql(PoolCore::new(config.clone(), shared.clone())?),
         };
-        Ok(DbPool {
-            inner: Arc::new(PoolInner {
-                config,
-                pool,
-                gauges: Arc::new(Gauges::default()),
-                closed: AtomicBool::new(false),
-                runtime: tokio::runtime::Handle::current(),
-            }),
-        })
+        Ok(DbPool { inner: Arc::new(PoolInner { config, core, shared }) })
     }
 
     pub fn config(&self) -> &PoolConfig {
@@ -118,161 +114,116 @@ impl DbPool {
     }
 
     pub fn is_closed(&self) -> bool {
-        self.inner.closed.load(Ordering::Acquire)
+        self.inner.shared.is_closed()
+    }
+
+    pub(crate) fn core(&self) -> &AnyCore {
+        &self.inner.core
     }
 
     pub fn status(&self) -> PoolStatus {
-        let size = with_pool!(&self.inner.pool, p => p.size());
-        let in_use = self.inner.gauges.in_use() as u32;
+        let (size, idle) = with_core!(&self.inner.core, c => (c.size(), c.idle_count()));
+        let gauges = &self.inner.shared.gauges;
         PoolStatus {
             size,
-            idle: size.saturating_sub(in_use),
-            in_use,
-            waiting: self.inner.gauges.waiting() as u32,
+            idle,
+            in_use: gauges.in_use() as u32,
+            waiting: gauges.waiting() as u32,
             max_connections: self.inner.config.max_connections,
             min_connections: self.inner.config.min_connections,
             closed: self.is_closed(),
         }
     }
 
-    fn check_open(&self) -> DbResult<()> {
-        if self.is_closed() {
-            Err(DbError::pool_closed())
-        } else {
-            Ok(())
-        }
+    pub fn metrics(&self) -> MetricsSnapshot {
+        self.inner.shared.metrics.snapshot(self.inner.shared.gauges.waiting() as u32)
     }
 
-    pub(crate) async fn lease<DB: Driver>(&self, pool: &Pool<DB>) -> DbResult<Lease<DB>> {
-        self.check_open()?;
-        let waiting = WaitingGuard::new(&self.inner.gauges);
-        let result = pool.acquire().await;
-        let lease = result
-            .map(|conn| Lease { conn, _in_use: InUseGuard::new(&self.inner.gauges) })
-            .map_err(|e| self.acquire_error(e));
-        drop(waiting);
-        lease
+    /// Counts a failure by its code (errorsByCode, acquireTimeouts).
+    pub fn record_error(&self, code: ErrorCode) {
+        self.inner.shared.metrics.error(code);
     }
 
-    /// sqlx reports both "every connection is busy" and "could not open
-    /// one in time" as a timeout; callers need to tell them apart.
-    fn acquire_error(&self, err: sqlx::Error) -> DbError {
-        match err {
-            sqlx::Error::PoolTimedOut => {
-                let status = self.status();
-                let ms = self.inner.config.acquire_timeout.as_millis();
-                if status.size < status.max_connections && status.in_use < status.max_connections {
-                    DbError::new(
-                        ErrorCode::ConnectionFailed,
-                        format!("could not open a database connection within {ms} ms ({})", status.describe()),
-                    )
-                } else {
-                    DbError::new(
-                        ErrorCode::PoolTimeout,
-                        format!(
-                            "timed out after {ms} ms waiting for a connection: every connection is in use ({})",
-                            status.describe()
-                        ),
-                    )
-                }
-            }
-            sqlx::Error::PoolClosed => DbError::pool_closed(),
-            sqlx::Error::Database(db) => {
-                // A refusal at connect time (auth, unknown database) is a
-                // connection failure for the caller, not a failed query.
-                let mut e = DbError::new(ErrorCode::ConnectionFailed, format!("could not connect: {}", db.message()));
-                e.sql_state = db.code().map(|c| c.into_owned());
-                e
-            }
-            other => {
-                let e = DbError::from_sqlx(other);
-                if e.code == ErrorCode::QueryFailed {
-                    DbError { code: ErrorCode::ConnectionFailed, ..e }
-                } else {
-                    e
-                }
-            }
+    async fn counted<T>(&self, work: impl Future<Output = DbResult<T>>) -> DbResult<T> {
+        let result = work.await;
+        if let Err(e) = &result {
+            self.record_error(e.code);
         }
+        result
     }
 
     /// Opens `minConnections` (at least one) and checks each answers.
     pub async fn connect(&self) -> DbResult<()> {
-        self.check_open()?;
         let wanted = self.inner.config.min_connections.max(1) as usize;
-        let deadline = self.inner.config.connect_timeout.max(self.inner.config.acquire_timeout);
-        with_pool!(&self.inner.pool, p => {
-            let opening = async {
-                let mut leases = Vec::with_capacity(wanted);
-                for _ in 0..wanted {
-                    let mut lease = self.lease(p).await?;
-                    lease.conn.ping().await.map_err(|e| self.acquire_error(e))?;
-                    leases.push(lease);
-                }
-                Ok::<_, DbError>(())
-            };
-            match tokio::time::timeout(deadline, opening).await {
-                Ok(r) => r,
-                Err(_) => Err(DbError::new(
-                    ErrorCode::ConnectionFailed,
-                    format!("could not connect within {} ms", deadline.as_millis()),
-                )),
+        self.counted(async move { with_core!(&self.inner.core, c => {
+            let mut leases = Vec::with_capacity(wanted);
+            for _ in 0..wanted {
+                let mut lease = c.acquire().await?;
+                lease.conn().ping().await.map_err(|e| DbError {
+                    code: ErrorCode::ConnectionFailed,
+                    ..DbError::from_sqlx(e)
+                })?;
+                leases.push(lease);
             }
-        })
+            Ok(())
+        })})
+        .await
+    }
+
+    /// One round trip on a pooled connection; resolves with its duration.
+    pub async fn ping(&self) -> DbResult<Duration> {
+        self.counted(async move { with_core!(&self.inner.core, c => {
+            let mut lease = c.acquire().await?;
+            let started = Instant::now();
+            lease.conn().ping().await.map_err(|e| {
+                lease.mark_broken();
+                DbError { code: ErrorCode::ConnectionFailed, ..DbError::from_sqlx(e) }
+            })?;
+            Ok(started.elapsed())
+        })})
+        .await
     }
 
     pub async fn query(&self, sql: &str, params: &[Param], first_only: bool) -> DbResult<Rows> {
         let persistent = self.inner.config.statement_cache;
-        with_pool!(&self.inner.pool, p => {
-            let mut lease = self.lease(p).await?;
-            run::fetch(&mut *lease.conn, sql, params, persistent, first_only).await
-        })
+        self.counted(async move { with_core!(&self.inner.core, c => {
+            let mut lease = c.acquire().await?;
+            on_lease!(lease, |conn| run::fetch(conn, sql, params, persistent, first_only))
+        })})
+        .await
     }
 
     pub async fn execute(&self, sql: &str, params: &[Param]) -> DbResult<ExecuteResult> {
         let persistent = self.inner.config.statement_cache;
-        with_pool!(&self.inner.pool, p => {
-            let mut lease = self.lease(p).await?;
-            run::execute(&mut *lease.conn, sql, params, persistent).await
-        })
+        self.counted(async move { with_core!(&self.inner.core, c => {
+            let mut lease = c.acquire().await?;
+            on_lease!(lease, |conn| run::execute(conn, sql, params, persistent))
+        })})
+        .await
     }
 
     /// All statements in one transaction: all applied or none.
     pub async fn batch(&self, statements: &[Statement]) -> DbResult<Vec<ExecuteResult>> {
         let tx = self.begin().await?;
-        match tx.execute_all(statements).await {
-            Ok(results) => {
-                tx.commit().await?;
-                Ok(results)
-            }
-            Err(e) => {
-                let _ = tx.rollback().await;
-                Err(e)
-            }
+        let outcome = async {
+            let results = tx.execute_all(statements).await?;
+            tx.commit().await?;
+            Ok(results)
         }
+        .await;
+        if outcome.is_err() && !tx.is_finished() {
+            let _ = tx.rollback().await;
+        }
+        outcome
     }
 
     pub async fn begin(&self) -> DbResult<DbTransaction> {
-        DbTransaction::begin(self).await
+        self.counted(DbTransaction::begin(self)).await
     }
 
     /// Stops new work at once, then waits (up to `timeout`) for lent
     /// connections to come back and closes them all. Idempotent.
     pub async fn close(&self, timeout: Duration) {
-        self.inner.closed.store(true, Ordering::Release);
-        with_pool!(&self.inner.pool, p => {
-            let _ = tokio::time::timeout(timeout, p.close()).await;
-        })
+        with_core!(&self.inner.core, c => c.close(timeout).await)
     }
-}
-
-fn pool_options<DB: Driver>(config: &PoolConfig) -> PoolOptions<DB> {
-    PoolOptions::<DB>::new()
-        .max_connections(config.max_connections)
-        .min_connections(config.min_connections)
-        .acquire_timeout(config.acquire_timeout)
-        .idle_timeout(config.idle_timeout)
-        .max_lifetime(config.max_lifetime)
-        // A ping per acquire costs a round trip on every query; broken
-        // connections surface as CONNECTION_FAILED and are then discarded.
-        .test_before_acquire(false)
 }

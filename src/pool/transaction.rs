@@ -1,8 +1,7 @@
-//! An explicit transaction holding one connection until commit/rollback.
+//! An explicit transaction holding one lease until commit or rollback.
 //!
-//! The JS object may be forgotten and garbage-collected while open: dropping
-//! it rolls back (sqlx queues the ROLLBACK) and returns the connection, inside
-//! the pool's runtime because the drop may run on the JS thread.
+//! If the JS object is forgotten and collected while open, dropping it drops
+//! the lease, which rolls back before the connection is lent again.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -10,62 +9,55 @@ use std::time::Instant;
 use sqlx::mysql::MySql;
 use sqlx::postgres::Postgres;
 use sqlx::sqlite::Sqlite;
-use sqlx::Transaction;
 use tokio::sync::Mutex;
 
-use super::gauges::InUseGuard;
+use super::lease::Lease;
 use super::run::{self, Statement};
-use super::{AnyPool, DbPool};
+use super::{on_lease, AnyCore, DbPool};
 use crate::backend::Driver;
 use crate::error::{DbError, DbResult};
 use crate::value::cell::ExecuteResult;
 use crate::value::{Param, Rows};
 
-enum AnyTx {
-    Sqlite(Transaction<'static, Sqlite>),
-    Postgres(Transaction<'static, Postgres>),
-    MySql(Transaction<'static, MySql>),
+enum AnyLease {
+    Sqlite(Lease<Sqlite>),
+    Postgres(Lease<Postgres>),
+    MySql(Lease<MySql>),
 }
 
-macro_rules! with_tx {
-    ($any:expr, $tx:ident => $body:expr) => {
+macro_rules! with_lease {
+    ($any:expr, $lease:ident => $body:expr) => {
         match $any {
-            AnyTx::Sqlite($tx) => $body,
-            AnyTx::Postgres($tx) => $body,
-            AnyTx::MySql($tx) => $body,
+            AnyLease::Sqlite($lease) => $body,
+            AnyLease::Postgres($lease) => $body,
+            AnyLease::MySql($lease) => $body,
         }
     };
 }
 
-struct Open {
-    tx: AnyTx,
-    _in_use: InUseGuard,
-}
-
 pub struct DbTransaction {
-    state: Mutex<Option<Open>>,
+    lease: Mutex<Option<AnyLease>>,
     pool: DbPool,
     finished: AtomicBool,
     pub opened_at: Instant,
 }
 
-async fn begin_on<DB: Driver>(pool: &DbPool, p: &sqlx::Pool<DB>) -> DbResult<(Transaction<'static, DB>, InUseGuard)>
-{
-    let lease = pool.lease(p).await?;
-    let super::Lease { conn, _in_use } = lease;
-    let tx = Transaction::begin(conn, Some(DB::BEGIN.into())).await?;
-    Ok((tx, _in_use))
+async fn open<DB: Driver>(core: &std::sync::Arc<super::core::PoolCore<DB>>) -> DbResult<Lease<DB>> {
+    let mut lease = core.acquire().await?;
+    lease.in_transaction = true;
+    lease.run_simple(DB::BEGIN).await?;
+    Ok(lease)
 }
 
 impl DbTransaction {
     pub(crate) async fn begin(pool: &DbPool) -> DbResult<Self> {
-        let open = match &pool.inner.pool {
-            AnyPool::Sqlite(p) => begin_on(pool, p).await.map(|(t, g)| Open { tx: AnyTx::Sqlite(t), _in_use: g }),
-            AnyPool::Postgres(p) => begin_on(pool, p).await.map(|(t, g)| Open { tx: AnyTx::Postgres(t), _in_use: g }),
-            AnyPool::MySql(p) => begin_on(pool, p).await.map(|(t, g)| Open { tx: AnyTx::MySql(t), _in_use: g }),
-        }?;
+        let lease = match pool.core() {
+            AnyCore::Sqlite(c) => AnyLease::Sqlite(open(c).await?),
+            AnyCore::Postgres(c) => AnyLease::Postgres(open(c).await?),
+            AnyCore::MySql(c) => AnyLease::MySql(open(c).await?),
+        };
         Ok(DbTransaction {
-            state: Mutex::new(Some(open)),
+            lease: Mutex::new(Some(lease)),
             pool: pool.clone(),
             finished: AtomicBool::new(false),
             opened_at: Instant::now(),
@@ -77,48 +69,67 @@ impl DbTransaction {
         self.finished.load(Ordering::Acquire)
     }
 
-    async fn finish(&self) -> DbResult<Open> {
-        self.finished.store(true, Ordering::Release);
-        self.state.lock().await.take().ok_or_else(DbError::transaction_closed)
+    fn counted<T>(&self, result: DbResult<T>) -> DbResult<T> {
+        if let Err(e) = &result {
+            self.pool.record_error(e.code);
+        }
+        result
     }
 
     pub async fn query(&self, sql: &str, params: &[Param], first_only: bool) -> DbResult<Rows> {
         let persistent = self.pool.config().statement_cache;
-        let mut guard = self.state.lock().await;
-        let open = guard.as_mut().ok_or_else(DbError::transaction_closed)?;
-        with_tx!(&mut open.tx, tx => run::fetch(&mut **tx, sql, params, persistent, first_only).await)
+        let mut guard = self.lease.lock().await;
+        let result = match guard.as_mut() {
+            None => Err(DbError::transaction_closed()),
+            Some(lease) => with_lease!(lease, l => on_lease!(l, |conn| run::fetch(conn, sql, params, persistent, first_only))),
+        };
+        self.counted(result)
     }
 
     pub async fn execute(&self, sql: &str, params: &[Param]) -> DbResult<ExecuteResult> {
         let persistent = self.pool.config().statement_cache;
-        let mut guard = self.state.lock().await;
-        let open = guard.as_mut().ok_or_else(DbError::transaction_closed)?;
-        with_tx!(&mut open.tx, tx => run::execute(&mut **tx, sql, params, persistent).await)
+        let mut guard = self.lease.lock().await;
+        let result = match guard.as_mut() {
+            None => Err(DbError::transaction_closed()),
+            Some(lease) => with_lease!(lease, l => on_lease!(l, |conn| run::execute(conn, sql, params, persistent))),
+        };
+        self.counted(result)
     }
 
     pub async fn execute_all(&self, statements: &[Statement]) -> DbResult<Vec<ExecuteResult>> {
         let persistent = self.pool.config().statement_cache;
-        let mut guard = self.state.lock().await;
-        let open = guard.as_mut().ok_or_else(DbError::transaction_closed)?;
-        with_tx!(&mut open.tx, tx => run::execute_all(&mut **tx, statements, persistent).await)
+        let mut guard = self.lease.lock().await;
+        let result = match guard.as_mut() {
+            None => Err(DbError::transaction_closed()),
+            Some(lease) => with_lease!(lease, l => on_lease!(l, |conn| run::execute_all(conn, statements, persistent))),
+        };
+        self.counted(result)
+    }
+
+    /// Ends the transaction with `sql` (COMMIT or ROLLBACK). The lease is
+    /// released either way; if the statement failed, the lease still thinks
+    /// it is inside a transaction and rolls back before reuse.
+    async fn finish(&self, sql: &'static str) -> DbResult<()> {
+        self.finished.store(true, Ordering::Release);
+        let taken = self.lease.lock().await.take();
+        let result = match taken {
+            None => Err(DbError::transaction_closed()),
+            Some(mut lease) => with_lease!(&mut lease, l => {
+                let r = l.run_simple(sql).await;
+                if r.is_ok() {
+                    l.in_transaction = false;
+                }
+                r
+            }),
+        };
+        self.counted(result)
     }
 
     pub async fn commit(&self) -> DbResult<()> {
-        let open = self.finish().await?;
-        with_tx!(open.tx, tx => tx.commit().await.map_err(DbError::from))
+        self.finish("COMMIT").await
     }
 
     pub async fn rollback(&self) -> DbResult<()> {
-        let open = self.finish().await?;
-        with_tx!(open.tx, tx => tx.rollback().await.map_err(DbError::from))
-    }
-}
-
-impl Drop for DbTransaction {
-    fn drop(&mut self) {
-        if let Some(open) = self.state.get_mut().take() {
-            let _runtime = self.pool.inner.runtime.enter();
-            drop(open);
-        }
+        self.finish("ROLLBACK").await
     }
 }

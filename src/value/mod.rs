@@ -3,6 +3,7 @@
 //! tokio worker binds and decodes).
 
 pub mod cell;
+pub mod numeric;
 pub mod param;
 
 pub use cell::{Cell, Rows};

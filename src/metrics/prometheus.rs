@@ -1,0 +1,1 @@
+//! Prometheus text exposition (filled in with health/metrics).

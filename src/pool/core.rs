@@ -1,0 +1,301 @@
+//! The connection pool proper, generic over the backend.
+//!
+//! A fair (FIFO) semaphore holds one permit per allowed connection: a caller
+//! first waits for a permit (bounded by `acquireTimeoutMs`), then takes the
+//! most recently used idle connection, or opens a new one. Since idle
+//! connections hold no permit and new ones are only opened by a permit
+//! holder who found none idle, the pool never exceeds `maxConnections`.
+//! A background task closes connections idle too long or past their
+//! lifetime and keeps `minConnections` open once the pool has been used.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use sqlx::{ConnectOptions, Connection};
+use tokio::sync::Semaphore;
+
+use super::deadline::Deadline;
+use super::gauges::{InUseGuard, WaitingGuard};
+use super::lease::Lease;
+use super::shared::Shared;
+use crate::backend::{ConnectOptionsOf, Driver};
+use crate::config::options::PoolConfig;
+use crate::error::{DbError, DbResult, ErrorCode};
+use crate::metrics::Metrics;
+
+/// An idle connection older than this is pinged before it is lent, so a
+/// connection that died while idle (server restart, firewall) is replaced
+/// instead of failing the caller's query. Busy connections skip the ping.
+const VALIDATE_AFTER_IDLE: Duration = Duration::from_secs(1);
+
+/// An open connection and what the pool knows about it.
+pub struct Live<DB: Driver> {
+    pub raw: DB::Connection,
+    pub created_at: Instant,
+    pub deadline: Arc<Deadline>,
+}
+
+struct Idle<DB: Driver> {
+    live: Live<DB>,
+    since: Instant,
+}
+
+pub struct PoolCore<DB: Driver> {
+    pub config: Arc<PoolConfig>,
+    pub shared: Arc<Shared>,
+    connect_options: ConnectOptionsOf<DB>,
+    semaphore: Arc<Semaphore>,
+    /// A stack: the most recently returned connection is lent first, so the
+    /// surplus ones stay idle long enough to be reaped.
+    idle: Mutex<Vec<Idle<DB>>>,
+    /// Open connections plus those being opened.
+    size: AtomicU32,
+    /// Set on first use; until then the pool opens nothing by itself.
+    started: AtomicBool,
+}
+
+impl<DB: Driver> PoolCore<DB> {
+    pub fn new(config: Arc<PoolConfig>, shared: Arc<Shared>) -> DbResult<Arc<Self>> {
+        let connect_options = DB::connect_options(&config)?.disable_statement_logging();
+        let core = Arc::new(PoolCore {
+            semaphore: Arc::new(Semaphore::new(config.max_connections as usize)),
+            connect_options,
+            idle: Mutex::new(Vec::new()),
+            size: AtomicU32::new(0),
+            started: AtomicBool::new(false),
+            config,
+            shared,
+        });
+        spawn_upkeep(&core);
+        Ok(core)
+    }
+
+    pub fn size(&self) -> u32 {
+        self.size.load(Ordering::Acquire)
+    }
+
+    pub fn idle_count(&self) -> u32 {
+        self.idle.lock().map(|i| i.len() as u32).unwrap_or(0)
+    }
+
+    /// Waits for a permit, then lends an idle connection or opens one.
+    pub async fn acquire(self: &Arc<Self>) -> DbResult<Lease<DB>> {
+        if self.shared.is_closed() {
+            return Err(DbError::pool_closed());
+        }
+        self.started.store(true, Ordering::Relaxed);
+        let started = Instant::now();
+        let waiting = WaitingGuard::new(&self.shared.gauges);
+        let permit = match tokio::time::timeout(self.config.acquire_timeout, self.semaphore.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => permit,
+            Ok(Err(_)) => return Err(DbError::pool_closed()),
+            Err(_) => {
+                drop(waiting);
+                return Err(self.timeout_error());
+            }
+        };
+        drop(waiting);
+        let live = loop {
+            let candidate = self.idle.lock().ok().and_then(|mut idle| idle.pop());
+            let Some(Idle { mut live, since }) = candidate else {
+                break self.open().await?;
+            };
+            if self.past_lifetime(&live) {
+                self.retire(live, true);
+                continue;
+            }
+            if since.elapsed() >= VALIDATE_AFTER_IDLE && live.raw.ping().await.is_err() {
+                self.retire(live, false);
+                continue;
+            }
+            break live;
+        };
+        self.shared.metrics.acquire_wait.record(started.elapsed());
+        Ok(Lease::new(self.clone(), live, permit, InUseGuard::new(&self.shared.gauges)))
+    }
+
+    fn timeout_error(&self) -> DbError {
+        let size = self.size();
+        let in_use = self.shared.gauges.in_use() as u32;
+        DbError::new(
+            ErrorCode::PoolTimeout,
+            format!(
+                "timed out after {} ms waiting for a connection (size {size}, idle {}, in use {in_use}, waiting {}, max {})",
+                self.config.acquire_timeout.as_millis(),
+                self.idle_count(),
+                self.shared.gauges.waiting(),
+                self.config.max_connections
+            ),
+        )
+    }
+
+    /// Opens one connection, counted in `size` from the start so concurrent
+    /// openers cannot overshoot.
+    async fn open(&self) -> DbResult<Live<DB>> {
+        self.size.fetch_add(1, Ordering::AcqRel);
+        let started = Instant::now();
+        let opened = tokio::time::timeout(self.config.connect_timeout, async {
+            let mut raw = DB::Connection::connect_with(&self.connect_options).await.map_err(connect_error)?;
+            let deadline = Arc::new(Deadline::default());
+            DB::prepare(&mut raw, &self.config, deadline.clone()).await?;
+            Ok::<_, DbError>(Live { raw, created_at: Instant::now(), deadline })
+        })
+        .await;
+        match opened {
+            Ok(Ok(live)) => {
+                self.shared.metrics.connect_time.record(started.elapsed());
+                Metrics::count(&self.shared.metrics.connections_created);
+                Ok(live)
+            }
+            Ok(Err(e)) => {
+                self.size.fetch_sub(1, Ordering::AcqRel);
+                Err(e)
+            }
+            Err(_) => {
+                self.size.fetch_sub(1, Ordering::AcqRel);
+                Err(DbError::new(
+                    ErrorCode::ConnectionFailed,
+                    format!("could not connect within {} ms (connectTimeoutMs)", self.config.connect_timeout.as_millis()),
+                ))
+            }
+        }
+    }
+
+    fn past_lifetime(&self, live: &Live<DB>) -> bool {
+        self.config.max_lifetime.is_some_and(|max| live.created_at.elapsed() >= max)
+    }
+
+    /// Takes back a healthy connection from a lease.
+    pub(super) fn give_back(&self, live: Live<DB>) {
+        if self.shared.is_closed() || self.past_lifetime(&live) {
+            let reaped = !self.shared.is_closed();
+            self.retire(live, reaped);
+        } else if let Ok(mut idle) = self.idle.lock() {
+            idle.push(Idle { live, since: Instant::now() });
+        }
+        self.shared.returned.notify_waiters();
+    }
+
+    /// Closes a connection in the background and counts it.
+    pub(super) fn retire(&self, live: Live<DB>, reaped: bool) {
+        self.size.fetch_sub(1, Ordering::AcqRel);
+        Metrics::count(&self.shared.metrics.connections_closed);
+        if reaped {
+            Metrics::count(&self.shared.metrics.connections_reaped);
+        }
+        self.shared.runtime.spawn(async move {
+            let _ = tokio::time::timeout(Duration::from_secs(5), live.raw.close()).await;
+        });
+        self.shared.returned.notify_waiters();
+    }
+
+    /// Closes idle connections above `minConnections` that have been idle
+    /// longer than `idleTimeoutMs` or lived past `maxLifetimeMs`. Returns
+    /// how many were closed.
+    pub fn reap(&self) -> usize {
+        let now = Instant::now();
+        let min = self.config.min_connections as usize;
+        let mut doomed = Vec::new();
+        if let Ok(mut idle) = self.idle.lock() {
+            // Oldest-returned first (bottom of the stack).
+            let mut i = 0;
+            while i < idle.len() {
+                let size = self.size() as usize - doomed.len();
+                let expired_idle = self.config.idle_timeout.is_some_and(|t| now.duration_since(idle[i].since) >= t) && size > min;
+                if expired_idle || self.past_lifetime(&idle[i].live) {
+                    doomed.push(idle.remove(i).live);
+                } else {
+                    i += 1;
+                }
+            }
+        }
+        let n = doomed.len();
+        for live in doomed {
+            self.retire(live, true);
+        }
+        n
+    }
+
+    /// Opens connections until `minConnections` are open (after first use).
+    async fn fill_to_min(self: &Arc<Self>) {
+        let min = self.config.min_connections;
+        while self.started.load(Ordering::Relaxed) && !self.shared.is_closed() && self.size() < min {
+            // Holding a permit while opening keeps the total within max even
+            // when callers open connections at the same moment.
+            let Ok(_permit) = self.semaphore.try_acquire() else { break };
+            match self.open().await {
+                Ok(live) => self.give_back(live),
+                Err(_) => break,
+            }
+        }
+    }
+
+    /// Refuses new work, waits for lent connections (bounded), closes all.
+    pub async fn close(&self, timeout: Duration) {
+        self.shared.mark_closed();
+        self.semaphore.close();
+        let drained = tokio::time::timeout(timeout, async {
+            loop {
+                let notified = self.shared.returned.notified();
+                if self.shared.gauges.in_use() == 0 {
+                    break;
+                }
+                notified.await;
+            }
+        })
+        .await;
+        let _ = drained;
+        let idle: Vec<_> = self.idle.lock().map(|mut i| i.drain(..).collect()).unwrap_or_default();
+        let mut closing = Vec::with_capacity(idle.len());
+        for Idle { live, .. } in idle {
+            self.size.fetch_sub(1, Ordering::AcqRel);
+            Metrics::count(&self.shared.metrics.connections_closed);
+            closing.push(tokio::time::timeout(Duration::from_secs(5), live.raw.close()));
+        }
+        for c in closing {
+            let _ = c.await;
+        }
+    }
+}
+
+fn connect_error(e: sqlx::Error) -> DbError {
+    match e {
+        sqlx::Error::Database(db) => {
+            let mut err = DbError::new(ErrorCode::ConnectionFailed, format!("could not connect: {}", db.message()));
+            err.sql_state = db.code().map(|c| c.into_owned());
+            err
+        }
+        other => {
+            let err = DbError::from_sqlx(other);
+            match err.code {
+                ErrorCode::InvalidUrl | ErrorCode::ConnectionFailed => err,
+                _ => DbError { code: ErrorCode::ConnectionFailed, ..err },
+            }
+        }
+    }
+}
+
+/// Upkeep runs as often as the shortest timeout needs, holding only a weak
+/// reference: a dropped or closed pool ends it, and it never keeps Node alive
+/// (tokio timers are not libuv handles).
+fn spawn_upkeep<DB: Driver>(core: &Arc<PoolCore<DB>>) {
+    let period = [core.config.idle_timeout, core.config.max_lifetime]
+        .into_iter()
+        .flatten()
+        .min()
+        .map(|t| (t / 4).clamp(Duration::from_millis(25), Duration::from_secs(30)))
+        .unwrap_or(Duration::from_secs(30));
+    let weak: Weak<PoolCore<DB>> = Arc::downgrade(core);
+    core.shared.runtime.spawn(async move {
+        loop {
+            tokio::time::sleep(period).await;
+            let Some(core) = weak.upgrade() else { break };
+            if core.shared.is_closed() {
+                break;
+            }
+            core.reap();
+            core.fill_to_min().await;
+        }
+    });
+}
