@@ -1,3 +1,4 @@
+/// <reference types="node" />
 /* Types of the JavaScript layer (lib/) and of values; the native classes follow. */
 
 /** A statement parameter. Objects and arrays are sent as JSON. */
@@ -27,6 +28,9 @@ export interface BatchStatement {
   sql: string
   params?: Param[]
 }
+
+/** Health of a check: see the README's status rules. */
+export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy'
 
 /** Codes carried by every rejection's `code` property. */
 export type ErrorCode =
@@ -96,6 +100,32 @@ export declare class Pool {
    */
   begin(): Promise<Transaction>
   status(): PoolStatus
+  /** The resolved options (the URL without its password). */
+  get options(): PoolOptions
+  /** One round trip on a pooled connection; resolves with its duration in ms. */
+  ping(): Promise<number>
+  metrics(): PoolMetrics
+  /** Prometheus text exposition of the metrics, labelled by backend. */
+  prometheus(): string
+  /** `/health/database`: never rejects; a down database is `unhealthy`. */
+  checkHealth(options?: { timeoutMs?: number }): Promise<DatabaseHealth>
+  /**
+   * `/health/detailed`: the database check, a concurrency test, metrics
+   * and process figures.
+   */
+  detailedHealth(options?: { timeoutMs?: number; concurrentQueries?: number }): Promise<DetailedHealth>
+  /** Runs `count` (default 3) `SELECT 1` at once through the pool. */
+  testConcurrentQueries(count?: number): Promise<ConcurrencyReport>
+  /**
+   * Deletes Shopify sessions whose `expires` is before `now` (default:
+   * now) from `table` (default `Session`, validated as an identifier).
+   */
+  cleanupExpiredSessions(options?: { table?: string; now?: Date }): Promise<{ deleted: number }>
+  /**
+   * Closes idle connections above `minConnections` that are past
+   * `idleTimeoutMs`/`maxLifetimeMs` now; returns how many were closed.
+   */
+  reapIdleConnections(): number
   /**
    * Stops taking work, lets in-flight queries finish (up to `timeoutMs`,
    * default 10000), then closes every connection. Safe to call twice.
@@ -116,6 +146,82 @@ export declare class Transaction {
   execute(sql: string, params?: Param[]): Promise<ExecuteResult>
   commit(): Promise<void>
   rollback(): Promise<void>
+}
+
+export interface CleanupResult {
+  deleted: number
+}
+
+/** `testConcurrentQueries()`'s result and `connection_pool` of the detailed report. */
+export interface ConcurrencyReport {
+  status: HealthStatus
+  concurrent_queries: number
+  total_time_ms: number
+  average_time_ms: number
+  all_queries_successful: boolean
+}
+
+/** `/health/database`'s body. */
+export interface DatabaseHealth {
+  status: HealthStatus
+  /** Round trip of a ping on a pooled connection. */
+  connection_time_ms: number
+  database_type: 'sqlite' | 'postgres' | 'mysql'
+  pool_info: HealthPoolInfo
+  /** Why the check failed (redacted), or null. */
+  error: string | null
+  /** ISO 8601 time of the check. */
+  checked_at: string
+}
+
+/** `/health/detailed`'s body. */
+export interface DetailedHealth {
+  status: HealthStatus
+  database: DatabaseHealth
+  connection_pool: ConcurrencyReport
+  metrics: PoolMetrics
+  /** Read on the JS thread when the report is delivered. */
+  process: ProcessInfo
+  checked_at: string
+}
+
+export interface HealthPoolInfo {
+  max_connections: number
+  size: number
+  idle: number
+  in_use: number
+  waiting: number
+}
+
+/** Latency figures in milliseconds. */
+export interface LatencySummary {
+  count: number
+  avg: number
+  p50: number
+  p95: number
+  p99: number
+  max: number
+}
+
+/** Counters and latency histograms since the pool was created. */
+export interface PoolMetrics {
+  connectionsCreated: number
+  connectionsClosed: number
+  /** Closed by upkeep: idle past `idleTimeoutMs` or older than `maxLifetimeMs`. */
+  connectionsReaped: number
+  /** Time to open a connection. */
+  connectTimeMs: LatencySummary
+  /** Time callers waited for a connection. */
+  acquireWaitMs: LatencySummary
+  /** Statement execution time. */
+  queryTimeMs: LatencySummary
+  queriesTotal: number
+  errorsTotal: number
+  errorsByCode: Partial<Record<ErrorCode, number>>
+  acquireTimeouts: number
+  leaksDetected: number
+  /** Callers waiting for a connection right now. */
+  waiting: number
 }
 
 /** Pool options. Every field is optional; defaults are safe for a web app. */
@@ -164,6 +270,12 @@ export interface PoolStatus {
   maxConnections: number
   minConnections: number
   closed: boolean
+}
+
+export interface ProcessInfo {
+  rss_bytes: number
+  heap_used_bytes: number
+  uptime_s: number
 }
 
 /**

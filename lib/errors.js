@@ -13,8 +13,9 @@ const CODES = new Set([
 ])
 
 function isDbError(err, code) {
+  // Errors may come from another realm (vm, Jest), so no `instanceof`.
   return (
-    err instanceof Error &&
+    Object.prototype.toString.call(err) === '[object Error]' &&
     typeof err.code === 'string' &&
     CODES.has(err.code) &&
     (code === undefined || err.code === code)

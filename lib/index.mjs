@@ -4,5 +4,5 @@ import { createRequire } from 'node:module'
 const require = createRequire(import.meta.url)
 const pkg = require('./index.js')
 
-export const { Pool, Transaction, resolveConfig, isDbError } = pkg
+export const { Pool, Transaction, resolveConfig, isDbError, __napiBindingTarget } = pkg
 export default pkg

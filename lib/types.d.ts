@@ -1,3 +1,4 @@
+/// <reference types="node" />
 /* Types of the JavaScript layer (lib/) and of values; the native classes follow. */
 
 /** A statement parameter. Objects and arrays are sent as JSON. */
@@ -27,6 +28,9 @@ export interface BatchStatement {
   sql: string
   params?: Param[]
 }
+
+/** Health of a check: see the README's status rules. */
+export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy'
 
 /** Codes carried by every rejection's `code` property. */
 export type ErrorCode =

@@ -60,7 +60,7 @@ pub trait Driver: Database + HasStatementCache {
     /// Appends the row's values, in column order, to `out`.
     fn decode_row(row: &Self::Row, out: &mut Vec<Cell>) -> DbResult<()>;
 
-    fn execute_result(result: &Self::QueryResult) -> ExecuteResult;
+    fn execute_result(result: &Self::QueryResult, sql: &str) -> ExecuteResult;
 }
 
 /// Text timestamps as SQLite and MySQL users write them, to Unix ms.

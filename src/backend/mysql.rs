@@ -79,7 +79,9 @@ impl Driver for MySql {
             Param::Float(f) => query.bind(*f),
             Param::Text(s) | Param::Json(s) => query.bind(s.as_str()),
             Param::Bytes(b) => query.bind(b.as_slice()),
-            Param::Timestamp(ms) => query.bind(Param::timestamp_utc(*ms)?),
+            // DATETIME, not TIMESTAMP: the session is UTC and DATETIME holds
+            // instants before 1970 and after 2038.
+            Param::Timestamp(ms) => query.bind(Param::timestamp_utc(*ms)?.naive_utc()),
         })
     }
 
@@ -94,7 +96,7 @@ impl Driver for MySql {
         Ok(())
     }
 
-    fn execute_result(result: &MySqlQueryResult) -> ExecuteResult {
+    fn execute_result(result: &MySqlQueryResult, _sql: &str) -> ExecuteResult {
         let id = result.last_insert_id();
         ExecuteResult {
             rows_affected: result.rows_affected(),

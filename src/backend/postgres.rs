@@ -98,7 +98,9 @@ impl Driver for Postgres {
                     .map_err(|e| DbError::invalid_argument(format!("parameter is not valid JSON: {e}")))?;
                 query.bind(Json(raw))
             }
-            Param::Timestamp(ms) => query.bind(Param::timestamp_utc(*ms)?),
+            // As a UTC wall-clock `timestamp`, as Prisma writes `timestamp(3)`:
+            // exact in timestamp columns whatever the session TimeZone.
+            Param::Timestamp(ms) => query.bind(Param::timestamp_utc(*ms)?.naive_utc()),
         })
     }
 
@@ -113,7 +115,7 @@ impl Driver for Postgres {
         Ok(())
     }
 
-    fn execute_result(result: &PgQueryResult) -> ExecuteResult {
+    fn execute_result(result: &PgQueryResult, _sql: &str) -> ExecuteResult {
         // PostgreSQL has no implicit insert id: use `RETURNING id`.
         ExecuteResult { rows_affected: result.rows_affected(), last_insert_id: None }
     }

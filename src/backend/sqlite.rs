@@ -21,6 +21,7 @@ use crate::config::options::PoolConfig;
 use crate::config::url::{BackendKind, Target};
 use crate::error::{DbError, DbResult};
 use crate::pool::deadline::Deadline;
+use crate::sql::leading_keyword;
 use crate::value::cell::ExecuteResult;
 use crate::value::{Cell, Param};
 
@@ -120,11 +121,17 @@ impl Driver for Sqlite {
         Ok(())
     }
 
-    fn execute_result(result: &SqliteQueryResult) -> ExecuteResult {
+    /// SQLite's change counter and last rowid belong to the connection and
+    /// are left as they were by statements that are not INSERT/UPDATE/
+    /// DELETE: report what this statement did, not what an earlier one did.
+    fn execute_result(result: &SqliteQueryResult, sql: &str) -> ExecuteResult {
+        let keyword = leading_keyword(sql);
+        let writes = matches!(keyword.as_str(), "INSERT" | "UPDATE" | "DELETE" | "REPLACE" | "WITH");
+        let inserts = matches!(keyword.as_str(), "INSERT" | "REPLACE" | "WITH");
         let id = result.last_insert_rowid();
         ExecuteResult {
-            rows_affected: result.rows_affected(),
-            last_insert_id: (result.rows_affected() > 0 && id != 0).then_some(id),
+            rows_affected: if writes { result.rows_affected() } else { 0 },
+            last_insert_id: (inserts && result.rows_affected() > 0 && id != 0).then_some(id),
         }
     }
 }

@@ -106,13 +106,8 @@ unsafe fn read_object(env: sys::napi_env, value: sys::napi_value, index: usize) 
         sys::napi_get_date_value(env, value, &mut ms);
         return Param::from_timestamp_ms(index, ms);
     }
-    sys::napi_is_buffer(env, value, &mut flag);
-    if flag {
-        let mut data = ptr::null_mut();
-        let mut len = 0usize;
-        sys::napi_get_buffer_info(env, value, &mut data, &mut len);
-        return Ok(Param::Bytes(bytes(data, len)));
-    }
+    // Buffer is a Uint8Array, so one check covers both; any other view of
+    // raw memory (Int32Array, DataView, ...) has no unambiguous SQL meaning.
     sys::napi_is_typedarray(env, value, &mut flag);
     if flag {
         let mut kind = 0;
@@ -122,7 +117,15 @@ unsafe fn read_object(env: sys::napi_env, value: sys::napi_value, index: usize) 
         if kind == sys::TypedarrayType::uint8_array {
             return Ok(Param::Bytes(bytes(data, len)));
         }
-        return Err(refused(index, "a typed array other than Uint8Array"));
+        return Err(refused(index, "a typed array other than Uint8Array/Buffer"));
+    }
+    sys::napi_is_dataview(env, value, &mut flag);
+    if flag {
+        return Err(refused(index, "a DataView"));
+    }
+    sys::napi_is_arraybuffer(env, value, &mut flag);
+    if flag {
+        return Err(refused(index, "an ArrayBuffer (wrap it in a Buffer or Uint8Array)"));
     }
     sys::napi_is_array(env, value, &mut flag);
     if flag || is_plain_object(env, value) {
@@ -152,7 +155,9 @@ unsafe fn named(env: sys::napi_env, obj: sys::napi_value, key: &str) -> Option<s
     (sys::napi_get_named_property(env, obj, key.as_ptr(), &mut out) == sys::Status::napi_ok).then_some(out)
 }
 
-/// A plain object: its prototype is `Object.prototype` or `null`.
+/// A plain object: its prototype is `null` or a realm's `Object.prototype`
+/// (itself prototype-less). Checking the chain rather than identity accepts
+/// object literals from other realms (vm contexts, Jest test files).
 unsafe fn is_plain_object(env: sys::napi_env, value: sys::napi_value) -> bool {
     let mut proto = ptr::null_mut();
     if sys::napi_get_prototype(env, value, &mut proto) != sys::Status::napi_ok {
@@ -161,12 +166,9 @@ unsafe fn is_plain_object(env: sys::napi_env, value: sys::napi_value) -> bool {
     if type_of(env, proto) == sys::ValueType::napi_null {
         return true;
     }
-    let Some((_, object_proto)) = global_property(env, "Object", "prototype") else {
-        return false;
-    };
-    let mut same = false;
-    sys::napi_strict_equals(env, proto, object_proto, &mut same);
-    same
+    let mut grand = ptr::null_mut();
+    sys::napi_get_prototype(env, proto, &mut grand) == sys::Status::napi_ok
+        && type_of(env, grand) == sys::ValueType::napi_null
 }
 
 unsafe fn constructor_name(env: sys::napi_env, value: sys::napi_value) -> String {

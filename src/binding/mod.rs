@@ -4,6 +4,7 @@
 
 pub mod call;
 pub mod config;
+pub mod health;
 pub mod js_error;
 pub mod js_param;
 pub mod js_rows;

@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use crate::config::redact::redact_credentials;
 use crate::config::url::{BackendKind, DatabaseUrl};
 use crate::error::{DbError, DbResult};
 
@@ -46,6 +47,8 @@ impl RawOptions {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PoolConfig {
     pub url: DatabaseUrl,
+    /// The URL as given, password masked.
+    pub url_text: String,
     pub max_connections: u32,
     pub min_connections: u32,
     pub acquire_timeout: Duration,
@@ -89,6 +92,7 @@ impl PoolConfig {
             Some(other) => return Err(wrong_type("url", "a string", other)),
         };
         let url = DatabaseUrl::parse(&url_text)?;
+        let url_text = redact_credentials(&url_text);
         let prisma = url.prisma.clone();
 
         let default_max = if node_env == Some("production") {
@@ -151,6 +155,7 @@ impl PoolConfig {
             application_name,
             pgbouncer,
             url,
+            url_text,
         })
     }
 }

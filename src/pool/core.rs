@@ -8,7 +8,7 @@
 //! A background task closes connections idle too long or past their
 //! lifetime and keeps `minConnections` open once the pool has been used.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -17,7 +17,7 @@ use tokio::sync::Semaphore;
 
 use super::deadline::Deadline;
 use super::gauges::{InUseGuard, WaitingGuard};
-use super::lease::Lease;
+use super::lease::{Held, Lease, Slot};
 use super::shared::Shared;
 use crate::backend::{ConnectOptionsOf, Driver};
 use crate::config::options::PoolConfig;
@@ -49,10 +49,13 @@ pub struct PoolCore<DB: Driver> {
     /// A stack: the most recently returned connection is lent first, so the
     /// surplus ones stay idle long enough to be reaped.
     idle: Mutex<Vec<Idle<DB>>>,
+    /// Slots of lent connections, so `close()` can take them back.
+    lent: Mutex<Vec<Weak<Slot<DB>>>>,
+    /// SQLite: connections open one at a time, so several first connections
+    /// to a fresh file do not race to switch it to WAL ("database is locked").
+    open_one_at_a_time: tokio::sync::Mutex<()>,
     /// Open connections plus those being opened.
     size: AtomicU32,
-    /// Set on first use; until then the pool opens nothing by itself.
-    started: AtomicBool,
 }
 
 impl<DB: Driver> PoolCore<DB> {
@@ -62,8 +65,9 @@ impl<DB: Driver> PoolCore<DB> {
             semaphore: Arc::new(Semaphore::new(config.max_connections as usize)),
             connect_options,
             idle: Mutex::new(Vec::new()),
+            lent: Mutex::new(Vec::new()),
+            open_one_at_a_time: tokio::sync::Mutex::new(()),
             size: AtomicU32::new(0),
-            started: AtomicBool::new(false),
             config,
             shared,
         });
@@ -84,15 +88,18 @@ impl<DB: Driver> PoolCore<DB> {
         if self.shared.is_closed() {
             return Err(DbError::pool_closed());
         }
-        self.started.store(true, Ordering::Relaxed);
+        self.shared.mark_started();
         let started = Instant::now();
         let waiting = WaitingGuard::new(&self.shared.gauges);
         let permit = match tokio::time::timeout(self.config.acquire_timeout, self.semaphore.clone().acquire_owned()).await {
             Ok(Ok(permit)) => permit,
             Ok(Err(_)) => return Err(DbError::pool_closed()),
             Err(_) => {
+                // Built before this caller stops counting as waiting, so the
+                // figures describe the queue it was in.
+                let error = self.timeout_error();
                 drop(waiting);
-                return Err(self.timeout_error());
+                return Err(error);
             }
         };
         drop(waiting);
@@ -112,7 +119,14 @@ impl<DB: Driver> PoolCore<DB> {
             break live;
         };
         self.shared.metrics.acquire_wait.record(started.elapsed());
-        Ok(Lease::new(self.clone(), live, permit, InUseGuard::new(&self.shared.gauges)))
+        let slot = Arc::new(Slot {
+            held: Mutex::new(Some(Held { live, in_use: InUseGuard::new(&self.shared.gauges) })),
+        });
+        if let Ok(mut lent) = self.lent.lock() {
+            lent.retain(|w| w.strong_count() > 0);
+            lent.push(Arc::downgrade(&slot));
+        }
+        Ok(Lease::new(self.clone(), slot, permit))
     }
 
     fn timeout_error(&self) -> DbError {
@@ -136,6 +150,10 @@ impl<DB: Driver> PoolCore<DB> {
         self.size.fetch_add(1, Ordering::AcqRel);
         let started = Instant::now();
         let opened = tokio::time::timeout(self.config.connect_timeout, async {
+            let _serial = match DB::KIND {
+                crate::config::url::BackendKind::Sqlite => Some(self.open_one_at_a_time.lock().await),
+                _ => None,
+            };
             let mut raw = DB::Connection::connect_with(&self.connect_options).await.map_err(connect_error)?;
             let deadline = Arc::new(Deadline::default());
             DB::prepare(&mut raw, &self.config, deadline.clone()).await?;
@@ -220,7 +238,7 @@ impl<DB: Driver> PoolCore<DB> {
     /// Opens connections until `minConnections` are open (after first use).
     async fn fill_to_min(self: &Arc<Self>) {
         let min = self.config.min_connections;
-        while self.started.load(Ordering::Relaxed) && !self.shared.is_closed() && self.size() < min {
+        while self.shared.is_started() && !self.shared.is_closed() && self.size() < min {
             // Holding a permit while opening keeps the total within max even
             // when callers open connections at the same moment.
             let Ok(_permit) = self.semaphore.try_acquire() else { break };
@@ -245,7 +263,19 @@ impl<DB: Driver> PoolCore<DB> {
             }
         })
         .await;
-        let _ = drained;
+        if drained.is_err() {
+            // Grace period over: take back connections that callers hold
+            // between statements (an abandoned transaction rolls back as
+            // its connection closes).
+            self.shared.mark_abandoned();
+            let lent: Vec<_> = self.lent.lock().map(|l| l.iter().filter_map(Weak::upgrade).collect()).unwrap_or_default();
+            for slot in lent {
+                if let Some(Held { live, in_use }) = slot.take() {
+                    drop(in_use);
+                    self.retire(live, false);
+                }
+            }
+        }
         let idle: Vec<_> = self.idle.lock().map(|mut i| i.drain(..).collect()).unwrap_or_default();
         let mut closing = Vec::with_capacity(idle.len());
         for Idle { live, .. } in idle {
@@ -260,7 +290,8 @@ impl<DB: Driver> PoolCore<DB> {
 }
 
 fn connect_error(e: sqlx::Error) -> DbError {
-    match e {
+    let cause = e.to_string();
+    let err = match e {
         sqlx::Error::Database(db) => {
             let mut err = DbError::new(ErrorCode::ConnectionFailed, format!("could not connect: {}", db.message()));
             err.sql_state = db.code().map(|c| c.into_owned());
@@ -273,7 +304,8 @@ fn connect_error(e: sqlx::Error) -> DbError {
                 _ => DbError { code: ErrorCode::ConnectionFailed, ..err },
             }
         }
-    }
+    };
+    err.with_cause(cause)
 }
 
 /// Upkeep runs as often as the shortest timeout needs, holding only a weak

@@ -4,9 +4,13 @@
 //! transaction collected by the GC) can leak a connection: a healthy one goes
 //! back to the idle stack, a broken one is closed and replaced later, and one
 //! still inside a transaction is rolled back first.
+//!
+//! Between statements the connection rests in a [`Slot`] that the pool can
+//! see, so `close()` can take back connections a caller holds without using
+//! them (an abandoned transaction) once its grace period is over.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::OwnedSemaphorePermit;
@@ -21,11 +25,28 @@ use crate::metrics::Metrics;
 /// itself (keeping the connection) before giving up on the connection.
 const BACKSTOP_GRACE: Duration = Duration::from_secs(2);
 
+/// A lent connection with its place in the `inUse` count.
+pub struct Held<DB: Driver> {
+    pub live: Live<DB>,
+    pub in_use: InUseGuard,
+}
+
+pub struct Slot<DB: Driver> {
+    pub held: Mutex<Option<Held<DB>>>,
+}
+
+impl<DB: Driver> Slot<DB> {
+    pub fn take(&self) -> Option<Held<DB>> {
+        self.held.lock().ok().and_then(|mut h| h.take())
+    }
+}
+
 pub struct Lease<DB: Driver> {
     core: Arc<PoolCore<DB>>,
-    live: Option<Live<DB>>,
+    slot: Arc<Slot<DB>>,
+    /// The connection while a statement runs on it (out of the slot).
+    active: Option<Held<DB>>,
     permit: Option<OwnedSemaphorePermit>,
-    in_use: Option<InUseGuard>,
     broken: bool,
     pub(crate) in_transaction: bool,
 }
@@ -34,12 +55,14 @@ pub struct Lease<DB: Driver> {
 pub struct StatementClock(Instant);
 
 impl<DB: Driver> Lease<DB> {
-    pub(super) fn new(core: Arc<PoolCore<DB>>, live: Live<DB>, permit: OwnedSemaphorePermit, in_use: InUseGuard) -> Self {
-        Lease { core, live: Some(live), permit: Some(permit), in_use: Some(in_use), broken: false, in_transaction: false }
+    pub(super) fn new(core: Arc<PoolCore<DB>>, slot: Arc<Slot<DB>>, permit: OwnedSemaphorePermit) -> Self {
+        Lease { core, slot, active: None, permit: Some(permit), broken: false, in_transaction: false }
     }
 
+    /// The connection of the running statement (between `statement_started`
+    /// and `statement_finished`).
     pub fn conn(&mut self) -> &mut DB::Connection {
-        &mut self.live.as_mut().expect("a lease holds its connection until dropped").raw
+        &mut self.active.as_mut().expect("conn() is only used inside a statement").live.raw
     }
 
     /// Runs a fixed statement (BEGIN, COMMIT, ROLLBACK) like any other.
@@ -47,15 +70,34 @@ impl<DB: Driver> Lease<DB> {
         super::on_lease!(self, |conn| DB::simple(conn, sql))
     }
 
+    /// One round trip; a failure means the connection is gone.
+    pub async fn ping(&mut self) -> DbResult<Duration> {
+        let clock = self.statement_started()?;
+        let started = Instant::now();
+        let outcome = sqlx::Connection::ping(self.conn()).await.map_err(|e| DbError {
+            code: ErrorCode::ConnectionFailed,
+            ..DbError::from_sqlx(e)
+        });
+        let rtt = started.elapsed();
+        self.statement_finished(clock, Some(outcome)).map(|_| rtt)
+    }
+
     pub fn mark_broken(&mut self) {
         self.broken = true;
     }
 
-    pub fn statement_started(&mut self) -> StatementClock {
-        if let (Some(limit), Some(live)) = (self.core.config.statement_timeout, self.live.as_ref()) {
-            live.deadline.arm(limit);
+    /// Takes the connection out of its slot for one statement and arms the
+    /// statement timeout. Fails if `close()` already took the connection.
+    pub fn statement_started(&mut self) -> DbResult<StatementClock> {
+        if self.active.is_none() {
+            self.active = Some(self.slot.take().ok_or_else(|| {
+                DbError::new(ErrorCode::PoolClosed, "the pool was closed and took back this connection")
+            })?);
         }
-        StatementClock(Instant::now())
+        if let (Some(limit), Some(held)) = (self.core.config.statement_timeout, self.active.as_ref()) {
+            held.live.deadline.arm(limit);
+        }
+        Ok(StatementClock(Instant::now()))
     }
 
     /// How long the client waits before abandoning a statement: the
@@ -64,18 +106,16 @@ impl<DB: Driver> Lease<DB> {
         self.core.config.statement_timeout.map(|t| t + BACKSTOP_GRACE)
     }
 
-    /// Records the statement and turns driver outcomes into the contract's:
-    /// a server-side statement timeout is `TIMEOUT` (connection kept); a
-    /// backstop timeout or a broken connection discards the connection.
+    /// Records the statement, puts the connection back in its slot, and
+    /// turns driver outcomes into the contract's: a server-side statement
+    /// timeout is `TIMEOUT` (connection kept); a backstop timeout or a broken
+    /// connection discards the connection.
     pub fn statement_finished<T>(&mut self, clock: StatementClock, outcome: Option<DbResult<T>>) -> DbResult<T> {
-        if let Some(live) = self.live.as_ref() {
-            live.deadline.disarm();
-        }
         let metrics = &self.core.shared.metrics;
         metrics.query_time.record(clock.0.elapsed());
         Metrics::count(&metrics.queries_total);
         let limit_ms = self.core.config.statement_timeout.map_or(0, |t| t.as_millis());
-        match outcome {
+        let result = match outcome {
             None => {
                 self.broken = true;
                 Err(DbError::new(
@@ -93,22 +133,36 @@ impl<DB: Driver> Lease<DB> {
                 }
                 Err(e)
             }
+        };
+        if let Some(held) = self.active.take() {
+            held.live.deadline.disarm();
+            if self.core.shared.is_abandoned() {
+                // close() gave up waiting for this lease while it ran.
+                drop(held.in_use);
+                self.core.retire(held.live, false);
+            } else if let Ok(mut slot) = self.slot.held.lock() {
+                *slot = Some(held);
+            }
         }
+        result
     }
 }
 
 impl<DB: Driver> Drop for Lease<DB> {
     fn drop(&mut self) {
-        let Some(mut live) = self.live.take() else { return };
+        let Some(Held { mut live, in_use }) = self.active.take().or_else(|| self.slot.take()) else {
+            // close() took the connection back already.
+            self.core.shared.returned.notify_waiters();
+            return;
+        };
         let core = self.core.clone();
         if self.broken {
-            drop(self.in_use.take());
+            drop(in_use);
             core.retire(live, false);
         } else if self.in_transaction {
             // Keep the permit and the in-use count until the rollback is done,
             // so nobody is lent this connection mid-transaction.
             let permit = self.permit.take();
-            let in_use = self.in_use.take();
             core.shared.runtime.clone().spawn(async move {
                 let rolled_back = DB::simple(&mut live.raw, "ROLLBACK").await.is_ok();
                 drop(in_use);
@@ -120,7 +174,7 @@ impl<DB: Driver> Drop for Lease<DB> {
                 drop(permit);
             });
         } else {
-            drop(self.in_use.take());
+            drop(in_use);
             core.give_back(live);
         }
     }

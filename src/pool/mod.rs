@@ -5,6 +5,7 @@
 //! statement execution shared by all. This file only dispatches to the
 //! right backend and counts errors.
 
+pub mod background;
 pub mod core;
 pub mod deadline;
 pub mod gauges;
@@ -16,18 +17,17 @@ pub mod transaction;
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sqlx::mysql::MySql;
 use sqlx::postgres::Postgres;
 use sqlx::sqlite::Sqlite;
-use sqlx::Connection;
 
 use self::core::PoolCore;
 use self::shared::Shared;
 use crate::config::options::PoolConfig;
 use crate::config::url::{BackendKind, Target};
-use crate::error::{DbError, DbResult, ErrorCode};
+use crate::error::{DbResult, ErrorCode};
 use crate::metrics::MetricsSnapshot;
 use crate::value::cell::ExecuteResult;
 use crate::value::{Param, Rows};
@@ -60,13 +60,17 @@ macro_rules! with_core {
 /// classification around `$work`, which may borrow `$conn`.
 macro_rules! on_lease {
     ($lease:expr, |$conn:ident| $work:expr) => {{
-        let clock = $lease.statement_started();
-        let limit = $lease.backstop_limit();
-        let outcome = {
-            let $conn = $lease.conn();
-            $crate::pool::lease::backstop(limit, $work).await
-        };
-        $lease.statement_finished(clock, outcome)
+        match $lease.statement_started() {
+            Err(e) => Err(e),
+            Ok(clock) => {
+                let limit = $lease.backstop_limit();
+                let outcome = {
+                    let $conn = $lease.conn();
+                    $crate::pool::lease::backstop(limit, $work).await
+                };
+                $lease.statement_finished(clock, outcome)
+            }
+        }
     }};
 }
 pub(crate) use on_lease;
@@ -102,7 +106,9 @@ impl DbPool {
             BackendKind::Postgres => AnyCore::Postgres(PoolCore::new(config.clone(), shared.clone())?),
             BackendKind::MySql => AnyCore::MySql(PoolCore::new(config.clone(), shared.clone())?),
         };
-        Ok(DbPool { inner: Arc::new(PoolInner { config, core, shared }) })
+        let pool = DbPool { inner: Arc::new(PoolInner { config, core, shared }) };
+        background::spawn(&pool);
+        Ok(pool)
     }
 
     pub fn config(&self) -> &PoolConfig {
@@ -115,6 +121,16 @@ impl DbPool {
 
     pub fn is_closed(&self) -> bool {
         self.inner.shared.is_closed()
+    }
+
+    /// Refuses new work from now on; `close()` does the rest. Lets the JS
+    /// `closed` flag flip the moment `close()` is called.
+    pub fn mark_closed(&self) {
+        self.inner.shared.mark_closed();
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.inner.shared
     }
 
     pub(crate) fn core(&self) -> &AnyCore {
@@ -139,6 +155,10 @@ impl DbPool {
         self.inner.shared.metrics.snapshot(self.inner.shared.gauges.waiting() as u32)
     }
 
+    pub fn prometheus(&self) -> String {
+        crate::metrics::prometheus::render(self.backend().as_str(), &self.inner.shared.metrics, &self.status())
+    }
+
     /// Counts a failure by its code (errorsByCode, acquireTimeouts).
     pub fn record_error(&self, code: ErrorCode) {
         self.inner.shared.metrics.error(code);
@@ -159,10 +179,7 @@ impl DbPool {
             let mut leases = Vec::with_capacity(wanted);
             for _ in 0..wanted {
                 let mut lease = c.acquire().await?;
-                lease.conn().ping().await.map_err(|e| DbError {
-                    code: ErrorCode::ConnectionFailed,
-                    ..DbError::from_sqlx(e)
-                })?;
+                lease.ping().await?;
                 leases.push(lease);
             }
             Ok(())
@@ -174,12 +191,7 @@ impl DbPool {
     pub async fn ping(&self) -> DbResult<Duration> {
         self.counted(async move { with_core!(&self.inner.core, c => {
             let mut lease = c.acquire().await?;
-            let started = Instant::now();
-            lease.conn().ping().await.map_err(|e| {
-                lease.mark_broken();
-                DbError { code: ErrorCode::ConnectionFailed, ..DbError::from_sqlx(e) }
-            })?;
-            Ok(started.elapsed())
+            lease.ping().await
         })})
         .await
     }
@@ -219,6 +231,26 @@ impl DbPool {
 
     pub async fn begin(&self) -> DbResult<DbTransaction> {
         self.counted(DbTransaction::begin(self)).await
+    }
+
+    /// Deletes sessions whose `expires` is before `now_ms` (default: now).
+    pub async fn cleanup_expired_sessions(&self, table: &str, now_ms: Option<i64>) -> DbResult<u64> {
+        let now = now_ms.unwrap_or_else(|| chrono::Utc::now().timestamp_millis());
+        let statement = crate::sessions::cleanup::cleanup_statement(self.backend(), table, now);
+        let (sql, params) = match statement {
+            Ok(s) => s,
+            Err(e) => {
+                self.record_error(e.code);
+                return Err(e);
+            }
+        };
+        Ok(self.execute(&sql, &params).await?.rows_affected)
+    }
+
+    /// Closes idle connections above `minConnections` that are past
+    /// `idleTimeoutMs` or `maxLifetimeMs` now, without waiting for upkeep.
+    pub fn reap_idle(&self) -> usize {
+        with_core!(&self.inner.core, c => c.reap())
     }
 
     /// Stops new work at once, then waits (up to `timeout`) for lent

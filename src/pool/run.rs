@@ -5,6 +5,7 @@ use futures_util::TryStreamExt;
 use sqlx::{Column, Executor, Row};
 
 use crate::backend::Driver;
+use crate::sql::placeholders::count_params;
 use crate::error::{DbError, DbResult};
 use crate::value::cell::ExecuteResult;
 use crate::value::{Param, Rows};
@@ -23,6 +24,7 @@ where
     for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
     for<'c> &'c mut C: Executor<'c, Database = DB>,
 {
+    check_param_count(sql, params)?;
     let sql = DB::sql(sql);
     let mut query = sqlx::query::<DB>(&sql).persistent(persistent);
     for param in params {
@@ -57,13 +59,28 @@ where
     for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
     for<'c> &'c mut C: Executor<'c, Database = DB>,
 {
+    check_param_count(sql, params)?;
     let sql = DB::sql(sql);
     let mut query = sqlx::query::<DB>(&sql).persistent(persistent);
     for param in params {
         query = DB::bind(query, param)?;
     }
     let result = query.execute(&mut *conn).await?;
-    Ok(DB::execute_result(&result))
+    Ok(DB::execute_result(&result, &sql))
+}
+
+/// A statement whose `?` count differs from the parameters given would run
+/// with NULLs or fail obscurely on some backends: refuse it up front.
+pub fn check_param_count(sql: &str, params: &[Param]) -> DbResult<()> {
+    match count_params(sql) {
+        Some(n) if n != params.len() => Err(DbError::invalid_argument(format!(
+            "the statement has {n} placeholder{} but {} parameter{} were given",
+            if n == 1 { "" } else { "s" },
+            params.len(),
+            if params.len() == 1 { "" } else { "s" }
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// One statement of a `batch`.

@@ -2,7 +2,8 @@
 //! independent of the backend.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use tokio::sync::Notify;
 
@@ -13,6 +14,12 @@ pub struct Shared {
     pub gauges: Arc<Gauges>,
     pub metrics: Metrics,
     closed: AtomicBool,
+    /// `close()` stopped waiting for lent connections and took them back.
+    abandoned: AtomicBool,
+    /// Set on first use; until then nothing runs by itself (lazy pool).
+    started: AtomicBool,
+    /// The background health monitor's latest ping.
+    pub last_check: Mutex<Option<BackgroundCheck>>,
     /// Signalled whenever a lent connection comes back, so `close()` can
     /// wait for in-flight work without polling.
     pub returned: Notify,
@@ -27,6 +34,9 @@ impl Shared {
             gauges: Arc::new(Gauges::default()),
             metrics: Metrics::default(),
             closed: AtomicBool::new(false),
+            abandoned: AtomicBool::new(false),
+            started: AtomicBool::new(false),
+            last_check: Mutex::new(None),
             returned: Notify::new(),
             runtime,
         }
@@ -36,7 +46,31 @@ impl Shared {
         self.closed.load(Ordering::Acquire)
     }
 
+    pub fn is_abandoned(&self) -> bool {
+        self.abandoned.load(Ordering::Acquire)
+    }
+
+    pub fn mark_abandoned(&self) {
+        self.abandoned.store(true, Ordering::Release);
+    }
+
+    pub fn is_started(&self) -> bool {
+        self.started.load(Ordering::Relaxed)
+    }
+
+    pub fn mark_started(&self) {
+        self.started.store(true, Ordering::Relaxed);
+    }
+
     pub fn mark_closed(&self) {
         self.closed.store(true, Ordering::Release);
     }
+}
+
+/// One background health ping.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BackgroundCheck {
+    pub round_trip: Option<Duration>,
+    pub error: Option<String>,
+    pub at: SystemTime,
 }

@@ -4,6 +4,7 @@
 //! the lease, which rolls back before the connection is lent again.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use sqlx::mysql::MySql;
@@ -38,7 +39,7 @@ macro_rules! with_lease {
 pub struct DbTransaction {
     lease: Mutex<Option<AnyLease>>,
     pool: DbPool,
-    finished: AtomicBool,
+    finished: Arc<AtomicBool>,
     pub opened_at: Instant,
 }
 
@@ -56,12 +57,32 @@ impl DbTransaction {
             AnyCore::Postgres(c) => AnyLease::Postgres(open(c).await?),
             AnyCore::MySql(c) => AnyLease::MySql(open(c).await?),
         };
-        Ok(DbTransaction {
+        let tx = DbTransaction {
             lease: Mutex::new(Some(lease)),
             pool: pool.clone(),
-            finished: AtomicBool::new(false),
+            finished: Arc::new(AtomicBool::new(false)),
             opened_at: Instant::now(),
-        })
+        };
+        tx.watch_for_leak();
+        Ok(tx)
+    }
+
+    /// Counts a leak (`leaksDetected`) if the transaction is still open
+    /// after `leakDetectionMs`. The JS layer emits the warning with the
+    /// stack of the `begin()` call; this keeps the count in Rust.
+    fn watch_for_leak(&self) {
+        let Some(limit) = self.pool.config().leak_detection else { return };
+        let finished = Arc::downgrade(&self.finished);
+        let shared = self.pool.shared().clone();
+        shared.runtime.clone().spawn(async move {
+            tokio::time::sleep(limit).await;
+            // A transaction already dropped was rolled back: not a leak.
+            if let Some(finished) = finished.upgrade() {
+                if !finished.load(Ordering::Acquire) {
+                    crate::metrics::Metrics::count(&shared.metrics.leaks_detected);
+                }
+            }
+        });
     }
 
     /// True once commit or rollback was asked for (even if still running).

@@ -7,6 +7,71 @@
 
 use std::borrow::Cow;
 
+/// What the scanner found outside literals and comments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mark {
+    /// `?`: a parameter.
+    Param,
+    /// `??`: a literal `?`.
+    Escaped,
+    /// `$1`, `?1`, `:name`, `@name`: a parameter style we do not count.
+    Other,
+}
+
+/// Calls `found(byte_index, mark)` for each placeholder-like mark outside
+/// string literals, quoted identifiers, dollar-quoted bodies and comments.
+fn scan(sql: &str, mut found: impl FnMut(usize, Mark)) {
+    let bytes = sql.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\'' => i = skip_quoted(bytes, i, b'\'', is_escape_string(bytes, i)),
+            b'"' | b'`' => i = skip_quoted(bytes, i, bytes[i], false),
+            b'-' if bytes.get(i + 1) == Some(&b'-') => {
+                i = memchr(bytes, i, b'\n').map_or(bytes.len(), |p| p + 1)
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => i = skip_block_comment(bytes, i),
+            b'$' if bytes.get(i + 1).is_some_and(u8::is_ascii_digit) => {
+                found(i, Mark::Other);
+                i += 1;
+            }
+            b'$' => i = skip_dollar_quoted(bytes, i),
+            b'?' if bytes.get(i + 1) == Some(&b'?') => {
+                found(i, Mark::Escaped);
+                i += 2;
+            }
+            b'?' if bytes.get(i + 1).is_some_and(u8::is_ascii_digit) => {
+                found(i, Mark::Other);
+                i += 1;
+            }
+            b'?' => {
+                found(i, Mark::Param);
+                i += 1;
+            }
+            b':' | b'@' if bytes.get(i + 1).is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
+                && (i == 0 || !matches!(bytes[i - 1], b':' | b'@')) =>
+            {
+                found(i, Mark::Other);
+                i += 1;
+            }
+            b':' => i += if bytes.get(i + 1) == Some(&b':') { 2 } else { 1 },
+            _ => i += 1,
+        }
+    }
+}
+
+/// The number of `?` parameters, or `None` when the statement also uses a
+/// style we cannot count (`$1`, `?1`, `:name`, `@name`).
+pub fn count_params(sql: &str) -> Option<usize> {
+    let (mut params, mut other) = (0, false);
+    scan(sql, |_, mark| match mark {
+        Mark::Param => params += 1,
+        Mark::Other => other = true,
+        Mark::Escaped => {}
+    });
+    (!other).then_some(params)
+}
+
 /// Rewrites `?` to `$1, $2, ...`. Returns the input untouched (no copy)
 /// when there is nothing to rewrite, which is the common case for SQL that
 /// already uses `$n` or takes no parameters.
@@ -14,36 +79,24 @@ pub fn to_numbered(sql: &str) -> Cow<'_, str> {
     if !sql.contains('?') {
         return Cow::Borrowed(sql);
     }
-    let bytes = sql.as_bytes();
     let mut out = String::with_capacity(sql.len() + 8);
     let mut n = 0u32;
-    let mut i = 0;
     let mut copied = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\'' => i = skip_quoted(bytes, i, b'\'', is_escape_string(bytes, i)),
-            b'"' => i = skip_quoted(bytes, i, b'"', false),
-            b'-' if bytes.get(i + 1) == Some(&b'-') => {
-                i = memchr(bytes, i, b'\n').map_or(bytes.len(), |p| p + 1)
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'*') => i = skip_block_comment(bytes, i),
-            b'$' => i = skip_dollar_quoted(bytes, i),
-            b'?' => {
-                out.push_str(&sql[copied..i]);
-                if bytes.get(i + 1) == Some(&b'?') {
-                    out.push('?');
-                    i += 2;
-                } else {
-                    n += 1;
-                    out.push('$');
-                    out.push_str(itoa(n).as_str());
-                    i += 1;
-                }
-                copied = i;
-            }
-            _ => i += 1,
+    scan(sql, |i, mark| match mark {
+        Mark::Param => {
+            out.push_str(&sql[copied..i]);
+            n += 1;
+            out.push('$');
+            out.push_str(&itoa(n));
+            copied = i + 1;
         }
-    }
+        Mark::Escaped => {
+            out.push_str(&sql[copied..i]);
+            out.push('?');
+            copied = i + 2;
+        }
+        Mark::Other => {}
+    });
     if copied == 0 {
         return Cow::Borrowed(sql);
     }
@@ -176,6 +229,17 @@ mod tests {
     #[test]
     fn double_question_mark_is_a_literal() {
         assert_eq!(to_numbered("SELECT data ?? 'k' FROM t WHERE id = ?"), "SELECT data ? 'k' FROM t WHERE id = $1");
+    }
+
+    #[test]
+    fn counts_question_mark_params_only() {
+        assert_eq!(count_params("SELECT ?, '?', \"?\", ?? -- ?\n, ?"), Some(2));
+        assert_eq!(count_params("SELECT 1"), Some(0));
+        assert_eq!(count_params("SELECT x::int, ?"), Some(1));
+        assert_eq!(count_params("SELECT $1"), None);
+        assert_eq!(count_params("SELECT ?1"), None);
+        assert_eq!(count_params("SELECT :name"), None);
+        assert_eq!(count_params("SELECT `a?` FROM t WHERE b = ?"), Some(1));
     }
 
     #[test]

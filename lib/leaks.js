@@ -1,0 +1,47 @@
+'use strict'
+// Leak warnings: a transaction left open longer than leakDetectionMs gets
+// one process warning (code DB_POOL_LEAK) carrying the stack of the begin()
+// that opened it. The pool counts the leak itself (metrics().leaksDetected);
+// the stack only exists here, on the JS side.
+
+const nativeBegin = Symbol('nativeBegin')
+
+function installLeakDetection(Pool) {
+  if (Pool.prototype[nativeBegin]) return
+  const begin = Pool.prototype.begin
+  Object.defineProperty(Pool.prototype, nativeBegin, { value: begin })
+  Object.defineProperty(Pool.prototype, 'begin', {
+    writable: true,
+    configurable: true,
+    value: function beginWithLeakDetection() {
+      const limit = this.options.leakDetectionMs
+      if (!limit) return begin.call(this)
+      const opened = new Error('transaction opened here')
+      Error.captureStackTrace(opened, beginWithLeakDetection)
+      return begin.call(this).then((tx) => {
+        watch(tx, limit, opened.stack)
+        return tx
+      })
+    },
+  })
+}
+
+function watch(tx, limit, stack) {
+  // A WeakRef, so the timer never keeps a forgotten transaction alive:
+  // collected means rolled back, which is not a leak.
+  const ref = new WeakRef(tx)
+  const timer = setTimeout(() => {
+    const open = ref.deref()
+    if (!open || open.finished) return
+    const warning = new Error(
+      `a transaction has been open for more than ${limit} ms (leakDetectionMs); commit or roll it back`,
+    )
+    warning.name = 'DbPoolLeakWarning'
+    warning.code = 'DB_POOL_LEAK'
+    warning.stack = `${warning.name}: ${warning.message}\n${stack.split('\n').slice(1).join('\n')}`
+    process.emitWarning(warning)
+  }, limit)
+  timer.unref()
+}
+
+module.exports = { installLeakDetection }

@@ -1,0 +1,3 @@
+//! Shopify session upkeep on the Prisma template's `Session` table.
+
+pub mod cleanup;
