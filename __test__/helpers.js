@@ -186,3 +186,87 @@ async function settleWithin(promise, ms) {
 }
 
 module.exports.settleWithin = settleWithin
+
+// ---- added helpers (health / metrics / maintenance suite) ----
+
+/**
+ * Runs `node [nodeArgs] -e script` in a child process and resolves with
+ * { code, signal, stdout, stderr, elapsedMs, killed }. The child is killed
+ * (SIGKILL) after `timeoutMs`, so a child that never exits fails the test
+ * instead of hanging it.
+ */
+function runNode(script, { nodeArgs = [], env = {}, timeoutMs = 15000, args = [] } = {}) {
+  const { spawn } = require('node:child_process')
+  return new Promise((resolve) => {
+    const started = Date.now()
+    const child = spawn(process.execPath, [...nodeArgs, '-e', script, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    let killed = false
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    const timer = setTimeout(() => {
+      killed = true
+      child.kill('SIGKILL')
+    }, timeoutMs)
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      resolve({ code, signal, stdout, stderr, killed, elapsedMs: Date.now() - started })
+    })
+  })
+}
+
+/** The last line of `text` that parses as JSON (a child's report). */
+function lastJson(text) {
+  const lines = String(text).trim().split('\n').reverse()
+  for (const line of lines) {
+    try {
+      return JSON.parse(line)
+    } catch (_) {
+      /* not JSON */
+    }
+  }
+  throw new Error(`no JSON line in output:\n${text}`)
+}
+
+/**
+ * A TCP server that accepts connections and never answers: a database that
+ * hangs. Resolves with { port, close() }.
+ */
+function silentServer() {
+  const net = require('node:net')
+  return new Promise((resolve) => {
+    const sockets = new Set()
+    const server = net.createServer((s) => {
+      sockets.add(s)
+      s.on('error', () => {})
+      s.on('close', () => sockets.delete(s))
+    })
+    server.listen(0, '127.0.0.1', () => {
+      resolve({
+        port: server.address().port,
+        close: () =>
+          new Promise((r) => {
+            for (const s of sockets) s.destroy()
+            server.close(() => r())
+          }),
+      })
+    })
+  })
+}
+
+/** The same server URL with another user and/or password (URL-encoded). */
+function withCredentials(url, { user, password }) {
+  const u = new URL(url)
+  if (user !== undefined) u.username = encodeURIComponent(user)
+  if (password !== undefined) u.password = encodeURIComponent(password)
+  return u.toString()
+}
+
+module.exports.runNode = runNode
+module.exports.lastJson = lastJson
+module.exports.silentServer = silentServer
+module.exports.withCredentials = withCredentials

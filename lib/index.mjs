@@ -4,5 +4,19 @@ import { createRequire } from 'node:module'
 const require = createRequire(import.meta.url)
 const pkg = require('./index.js')
 
-export const { Pool, Transaction, resolveConfig, isDbError, __napiBindingTarget } = pkg
+export const {
+  Pool,
+  Transaction,
+  resolveConfig,
+  isDbError,
+  __napiBindingTarget,
+  getPool,
+  installShutdownHooks,
+  databaseHealthLoader,
+  detailedHealthLoader,
+  metricsLoader,
+  maintenanceAction,
+  PoolSessionStorage,
+  MissingSessionTableError,
+} = pkg
 export default pkg

@@ -16,7 +16,27 @@ import {
   type DbError,
   type PoolOptions,
   type PoolStatus,
+  getPool,
+  installShutdownHooks,
+  databaseHealthLoader,
+  detailedHealthLoader,
+  metricsLoader,
+  maintenanceAction,
+  PoolSessionStorage,
+  MissingSessionTableError,
+  type ShutdownHooksOptions,
+  type RouteArgs,
+  type RouteHandler,
+  type DatabaseHealthLoaderOptions,
+  type TokenOptions,
+  type DetailedHealthLoaderOptions,
+  type MetricsLoaderOptions,
+  type MaintenanceActionOptions,
+  type MaintenanceResult,
+  type PoolSessionStorageOptions,
 } from 'shopify-db-pool'
+import { Session } from '@shopify/shopify-api'
+import type { SessionStorage } from '@shopify/shopify-app-session-storage'
 
 // Compile-time equality: `Assert<Equal<A, B>>` fails to compile unless A and B are the same type.
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false
@@ -164,4 +184,90 @@ export async function main(): Promise<void> {
 
   void [backend, closed, target, first, shops, affected, id, results, txRows, txTyped, txOne, txResult]
   void [counts, statusClosed, codes]
+}
+
+// The JavaScript layer: singleton, shutdown hooks, Remix routes, session storage.
+export async function integration(): Promise<void> {
+  const db: Pool = getPool()
+  const same: Pool = getPool({ url: 'file:./dev.sqlite', maxConnections: 5 })
+
+  const shutdown: ShutdownHooksOptions = { signals: ['SIGTERM', 'SIGINT'], timeoutMs: 10_000, exit: true }
+  const uninstall: () => void = installShutdownHooks(db, shutdown)
+  const uninstallDefault: () => void = installShutdownHooks(same)
+  uninstall()
+  uninstallDefault()
+  // @ts-expect-error signals are signal names
+  installShutdownHooks(db, { signals: ['SIGNOPE'] })
+
+  // Remix v2 / React Router v7: `export const loader = databaseHealthLoader(db)`.
+  const healthOptions: DatabaseHealthLoaderOptions = { timeoutMs: 2_000 }
+  const token: TokenOptions = { token: 'secret' }
+  const detailedOptions: DetailedHealthLoaderOptions = { ...token, timeoutMs: 2_000, concurrentQueries: 3 }
+  const metricsOptions: MetricsLoaderOptions = { token: 'secret' }
+  const maintenanceOptions: MaintenanceActionOptions = { token: 'secret', table: 'Session' }
+  const loaders: RouteHandler[] = [
+    databaseHealthLoader(db),
+    databaseHealthLoader(db, healthOptions),
+    detailedHealthLoader(db),
+    detailedHealthLoader(db, detailedOptions),
+    metricsLoader(db),
+    metricsLoader(db, metricsOptions),
+    maintenanceAction(db),
+    maintenanceAction(db, maintenanceOptions),
+  ]
+  const request = new Request('http://localhost/health/database', { headers: { Authorization: 'Bearer secret' } })
+  const args: RouteArgs = { request, params: { id: '1' }, context: {} }
+  for (const loader of loaders) {
+    const response: Response = await loader(args)
+    const status: number = response.status
+    const contentType: string | null = response.headers.get('content-type')
+    void [status, contentType]
+  }
+  const loader = databaseHealthLoader(db)
+  const response: Response = await loader({ request })
+  const action = maintenanceAction(db, { token: 'secret' })
+  const result = (await (await action({ request: new Request('http://localhost/m', { method: 'POST' }) })).json()) as MaintenanceResult
+  const done: [number, number, PoolStatus] = [result.deleted, result.reaped, result.status]
+  // @ts-expect-error a route function needs the request
+  await loader({})
+
+  // Shopify session storage: a drop-in for PrismaSessionStorage.
+  const storageOptions: PoolSessionStorageOptions = {
+    tableName: 'Session',
+    connectionRetries: 2,
+    connectionRetryIntervalMs: 5_000,
+    sqliteTimestampFormat: 'auto',
+  }
+  const storage = new PoolSessionStorage(db, storageOptions)
+  const asShopify: SessionStorage = storage
+  const ready: boolean = await storage.isReady()
+  const session = new Session({ id: 'offline_shop.myshopify.com', shop: 'shop.myshopify.com', state: 'state', isOnline: false })
+  const stored: boolean = await asShopify.storeSession(session)
+  const loaded: Session | undefined = await storage.loadSession(session.id)
+  const found: Session[] = await storage.findSessionsByShop('shop.myshopify.com')
+  const deleted: boolean = await storage.deleteSession(session.id)
+  const deletedMany: boolean = await storage.deleteSessions([session.id])
+  const settings: [Pool, string, number, number, string] = [
+    storage.pool,
+    storage.tableName,
+    storage.connectionRetries,
+    storage.connectionRetryIntervalMs,
+    storage.sqliteTimestampFormat,
+  ]
+  // @ts-expect-error storeSession takes a Session
+  await storage.storeSession({ id: 'x' })
+
+  try {
+    await new PoolSessionStorage(db, { tableName: 'Missing', connectionRetries: 0 }).isReady()
+  } catch (err: unknown) {
+    if (err instanceof MissingSessionTableError) {
+      const code: 'SESSION_TABLE_MISSING' = err.code
+      const columns: string[] | undefined = err.missingColumns
+      const message: string = err.message
+      void [code, columns, message]
+    }
+  }
+  const made = new MissingSessionTableError('missing', { cause: new Error('no such table'), missingColumns: ['shop'] })
+
+  void [same, response, done, ready, stored, loaded, found, deleted, deletedMany, settings, made]
 }

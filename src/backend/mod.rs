@@ -5,9 +5,10 @@
 
 use std::borrow::Cow;
 use std::future::Future;
+
+use futures_util::future::BoxFuture;
 use std::sync::Arc;
 
-use sqlx::query::Query;
 use sqlx::database::HasStatementCache;
 use sqlx::Database;
 
@@ -20,9 +21,9 @@ use crate::value::{Cell, Param};
 
 pub mod mysql;
 pub mod postgres;
+pub mod postgres_params;
 pub mod sqlite;
 
-pub type DriverQuery<'q, DB> = Query<'q, DB, <DB as Database>::Arguments<'q>>;
 pub type ConnectOptionsOf<DB> = <<DB as Database>::Connection as sqlx::Connection>::Options;
 
 pub trait Driver: Database + HasStatementCache {
@@ -55,12 +56,50 @@ pub trait Driver: Database + HasStatementCache {
         Cow::Borrowed(sql)
     }
 
-    fn bind<'q>(query: DriverQuery<'q, Self>, param: &'q Param) -> DbResult<DriverQuery<'q, Self>>;
+    /// Adds one parameter, typed from the JS value.
+    fn add<'q>(args: &mut <Self as Database>::Arguments<'q>, param: &'q Param) -> DbResult<()>;
+
+    /// The parameter types the server wants, when the backend lets the
+    /// server decide (PostgreSQL), with the SQL text to run if it had to
+    /// differ; `None` types each value from JS.
+    fn inferred_types<'c>(
+        conn: &'c mut Self::Connection,
+        sql: &'c str,
+        params: &'c [Param],
+        persistent: bool,
+    ) -> BoxFuture<'c, DbResult<Option<Inferred<<Self as Database>::TypeInfo>>>> {
+        let _ = (conn, sql, params, persistent);
+        Box::pin(std::future::ready(Ok(None)))
+    }
+
+    /// The statement's arguments, typed from JS or as `types` says.
+    fn arguments<'q>(
+        params: &'q [Param],
+        types: Option<&[<Self as Database>::TypeInfo]>,
+    ) -> DbResult<<Self as Database>::Arguments<'q>> {
+        let _ = types;
+        let mut args = <Self as Database>::Arguments::<'q>::default();
+        for param in params {
+            Self::add(&mut args, param)?;
+        }
+        Ok(args)
+    }
 
     /// Appends the row's values, in column order, to `out`.
     fn decode_row(row: &Self::Row, out: &mut Vec<Cell>) -> DbResult<()>;
 
     fn execute_result(result: &Self::QueryResult, sql: &str) -> ExecuteResult;
+}
+
+/// Server-inferred parameter types, and the SQL text they were prepared
+/// for when it is not the caller's (a variant kept for other JS types).
+pub struct Inferred<T> {
+    pub sql: Option<String>,
+    pub types: Vec<T>,
+}
+
+pub(crate) fn bind_error(e: sqlx::error::BoxDynError) -> DbError {
+    DbError::invalid_argument(format!("a parameter could not be encoded: {e}"))
 }
 
 /// Text timestamps as SQLite and MySQL users write them, to Unix ms.

@@ -4,11 +4,12 @@
 use std::str::FromStr;
 use std::sync::Arc;
 
-use sqlx::mysql::{MySql, MySqlConnectOptions, MySqlConnection, MySqlQueryResult, MySqlRow, MySqlSslMode, MySqlTypeInfo};
+use sqlx::mysql::{MySql, MySqlArguments, MySqlConnectOptions, MySqlConnection, MySqlQueryResult, MySqlRow, MySqlSslMode, MySqlTypeInfo};
 use sqlx::types::chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use sqlx::{Column, Executor, Row, TypeInfo, ValueRef};
 
-use super::{Driver, DriverQuery};
+use super::{bind_error, Driver};
+use sqlx::Arguments;
 use crate::config::options::PoolConfig;
 use crate::config::url::{BackendKind, Target};
 use crate::error::{DbError, DbResult, ErrorCode};
@@ -71,18 +72,19 @@ impl Driver for MySql {
             || err.message.contains("maximum statement execution time exceeded")
     }
 
-    fn bind<'q>(query: DriverQuery<'q, Self>, param: &'q Param) -> DbResult<DriverQuery<'q, Self>> {
-        Ok(match param {
-            Param::Null => query.bind(None::<String>),
-            Param::Bool(b) => query.bind(*b),
-            Param::Int(i) => query.bind(*i),
-            Param::Float(f) => query.bind(*f),
-            Param::Text(s) | Param::Json(s) => query.bind(s.as_str()),
-            Param::Bytes(b) => query.bind(b.as_slice()),
+    fn add<'q>(args: &mut MySqlArguments, param: &'q Param) -> DbResult<()> {
+        match param {
+            Param::Null => args.add(None::<String>),
+            Param::Bool(b) => args.add(*b),
+            Param::Int(i) => args.add(*i),
+            Param::Float(f) => args.add(*f),
+            Param::Text(s) | Param::Json(s) => args.add(s.as_str()),
+            Param::Bytes(b) => args.add(b.as_slice()),
             // DATETIME, not TIMESTAMP: the session is UTC and DATETIME holds
             // instants before 1970 and after 2038.
-            Param::Timestamp(ms) => query.bind(Param::timestamp_utc(*ms)?.naive_utc()),
-        })
+            Param::Timestamp(ms) => args.add(Param::timestamp_utc(*ms)?.naive_utc()),
+        }
+        .map_err(bind_error)
     }
 
     fn decode_row(row: &MySqlRow, out: &mut Vec<Cell>) -> DbResult<()> {

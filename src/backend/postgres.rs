@@ -5,14 +5,16 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use sqlx::postgres::{
-    PgArgumentBuffer, PgConnectOptions, PgConnection, PgQueryResult, PgRow, PgSslMode, PgTypeInfo, PgTypeKind,
+    PgArgumentBuffer, PgArguments, PgConnectOptions, PgConnection, PgQueryResult, PgRow, PgSslMode, PgTypeInfo, PgTypeKind,
     Postgres,
 };
 use sqlx::types::chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use sqlx::types::{Json, Uuid};
 use sqlx::{encode::IsNull, Column, Row, TypeInfo, ValueRef};
 
-use super::{Driver, DriverQuery};
+use super::{bind_error, postgres_params, Driver, Inferred};
+use futures_util::future::BoxFuture;
+use sqlx::Arguments;
 use crate::config::options::PoolConfig;
 use crate::config::url::{BackendKind, Target};
 use crate::error::{DbError, DbResult, ErrorCode};
@@ -85,23 +87,72 @@ impl Driver for Postgres {
         to_numbered(sql)
     }
 
-    fn bind<'q>(query: DriverQuery<'q, Self>, param: &'q Param) -> DbResult<DriverQuery<'q, Self>> {
-        Ok(match param {
-            Param::Null => query.bind(UntypedNull),
-            Param::Bool(b) => query.bind(*b),
-            Param::Int(i) => query.bind(*i),
-            Param::Float(f) => query.bind(*f),
-            Param::Text(s) => query.bind(s.as_str()),
-            Param::Bytes(b) => query.bind(b.as_slice()),
+    fn add<'q>(args: &mut PgArguments, param: &'q Param) -> DbResult<()> {
+        match param {
+            Param::Null => args.add(UntypedNull),
+            Param::Bool(b) => args.add(*b),
+            Param::Int(i) => args.add(*i),
+            Param::Float(f) => args.add(*f),
+            Param::Text(s) => args.add(s.as_str()),
+            Param::Bytes(b) => args.add(b.as_slice()),
             Param::Json(s) => {
                 let raw = serde_json::value::RawValue::from_string(s.clone())
                     .map_err(|e| DbError::invalid_argument(format!("parameter is not valid JSON: {e}")))?;
-                query.bind(Json(raw))
+                args.add(Json(raw))
             }
-            // As a UTC wall-clock `timestamp`, as Prisma writes `timestamp(3)`:
-            // exact in timestamp columns whatever the session TimeZone.
-            Param::Timestamp(ms) => query.bind(Param::timestamp_utc(*ms)?.naive_utc()),
+            // As a UTC wall-clock `timestamp`, as Prisma writes `timestamp(3)`.
+            Param::Timestamp(ms) => args.add(Param::timestamp_utc(*ms)?.naive_utc()),
+        }
+        .map_err(bind_error)
+    }
+
+    /// With the statement cache on, parameters follow the types the server
+    /// infers (see `postgres_params`); the prepared statement is cached, so
+    /// this costs one cache lookup. Without the cache (PgBouncer) nothing is
+    /// kept between calls, so values are typed from JS as sqlx does.
+    fn inferred_types<'c>(
+        conn: &'c mut PgConnection,
+        sql: &'c str,
+        params: &'c [Param],
+        persistent: bool,
+    ) -> BoxFuture<'c, DbResult<Option<Inferred<PgTypeInfo>>>> {
+        Box::pin(async move {
+            if !persistent || params.is_empty() {
+                return Ok(None);
+            }
+            let declared: Vec<PgTypeInfo> = params.iter().map(postgres_params::declared_type).collect();
+            let types = prepared_types(conn, sql, &declared).await?;
+            if postgres_params::all_encodable(params, &types) {
+                return Ok(Some(Inferred { sql: None, types }));
+            }
+            // The cached statement was prepared for other JS types where
+            // nothing in the SQL constrains them (`SELECT ?` with a number,
+            // then a string). Keep one variant per type signature.
+            let variant = format!("{sql}\n/* shopify-db-pool: {} */", postgres_params::signature(&declared));
+            let types = prepared_types(conn, &variant, &declared).await?;
+            Ok(Some(Inferred { sql: Some(variant), types }))
         })
+    }
+
+    fn arguments<'q>(params: &'q [Param], types: Option<&[PgTypeInfo]>) -> DbResult<PgArguments> {
+        let mut args = PgArguments::default();
+        let Some(types) = types else {
+            for param in params {
+                Self::add(&mut args, param)?;
+            }
+            return Ok(args);
+        };
+        if types.len() != params.len() {
+            return Err(DbError::invalid_argument(format!(
+                "the statement takes {} parameters but {} were given",
+                types.len(),
+                params.len()
+            )));
+        }
+        for (index, (param, ty)) in params.iter().zip(types).enumerate() {
+            args.add(postgres_params::encode(param, ty, index)?).map_err(bind_error)?;
+        }
+        Ok(args)
     }
 
     fn decode_row(row: &PgRow, out: &mut Vec<Cell>) -> DbResult<()> {
@@ -182,4 +233,12 @@ fn is_textual(name: &str) -> bool {
 
 fn json_array<T: serde::Serialize>(values: Vec<T>) -> Cell {
     Cell::Json(serde_json::to_value(values).unwrap_or(serde_json::Value::Null))
+}
+
+async fn prepared_types(conn: &mut PgConnection, sql: &str, declared: &[PgTypeInfo]) -> DbResult<Vec<PgTypeInfo>> {
+    let statement = sqlx::Executor::prepare_with(&mut *conn, sql, declared).await?;
+    match sqlx::Statement::parameters(&statement) {
+        Some(sqlx::Either::Left(types)) => Ok(types.to_vec()),
+        _ => Err(DbError::new(ErrorCode::Internal, "PostgreSQL described no parameter types")),
+    }
 }

@@ -11,12 +11,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{
-    Sqlite, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteQueryResult, SqliteRow,
+    Sqlite, SqliteArguments, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteQueryResult, SqliteRow,
     SqliteSynchronous,
 };
 use sqlx::{Column, Decode, Row, TypeInfo, ValueRef};
 
-use super::{parse_text_timestamp, Driver, DriverQuery};
+use super::{bind_error, parse_text_timestamp, Driver};
+use sqlx::Arguments;
 use crate::config::options::PoolConfig;
 use crate::config::url::{BackendKind, Target};
 use crate::error::{DbError, DbResult};
@@ -72,17 +73,18 @@ impl Driver for Sqlite {
         err.sql_state.as_deref() == Some("9") || err.message.contains("interrupted")
     }
 
-    fn bind<'q>(query: DriverQuery<'q, Self>, param: &'q Param) -> DbResult<DriverQuery<'q, Self>> {
-        Ok(match param {
-            Param::Null => query.bind(None::<i64>),
-            Param::Bool(b) => query.bind(*b as i64),
-            Param::Int(i) => query.bind(*i),
-            Param::Float(f) => query.bind(*f),
-            Param::Text(s) | Param::Json(s) => query.bind(s.as_str()),
-            Param::Bytes(b) => query.bind(b.as_slice()),
+    fn add<'q>(args: &mut SqliteArguments<'q>, param: &'q Param) -> DbResult<()> {
+        match param {
+            Param::Null => args.add(None::<i64>),
+            Param::Bool(b) => args.add(*b as i64),
+            Param::Int(i) => args.add(*i),
+            Param::Float(f) => args.add(*f),
+            Param::Text(s) | Param::Json(s) => args.add(s.as_str()),
+            Param::Bytes(b) => args.add(b.as_slice()),
             // Prisma's native engine stores DateTime as integer Unix ms.
-            Param::Timestamp(ms) => query.bind(*ms),
-        })
+            Param::Timestamp(ms) => args.add(*ms),
+        }
+        .map_err(bind_error)
     }
 
     fn decode_row(row: &SqliteRow, out: &mut Vec<Cell>) -> DbResult<()> {

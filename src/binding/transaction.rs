@@ -25,6 +25,15 @@ impl Transaction {
     }
 }
 
+impl Transaction {
+    fn counted<T>(&self, r: crate::error::DbResult<T>) -> crate::error::DbResult<T> {
+        if let Err(e) = &r {
+            self.inner.record_error(e.code);
+        }
+        r
+    }
+}
+
 #[napi]
 impl Transaction {
     /// True once `commit()` or `rollback()` has been called.
@@ -36,7 +45,7 @@ impl Transaction {
     #[napi(ts_generic_types = "T = Row", ts_args_type = "sql: string, params?: Param[]", ts_return_type = "Promise<T[]>")]
     pub fn query<'env>(&self, env: &'env Env, sql: Unknown, params: Option<Unknown>) -> napi::Result<PromiseRaw<'env, Settled<JsRows>>> {
         let tx = self.inner.clone();
-        let args = statement_args(env, sql, params);
+        let args = self.counted(statement_args(env, sql, params));
         settle(env, async move {
             let (sql, params) = args?;
             tx.query(&sql, &params, false).await.map(JsRows)
@@ -46,7 +55,7 @@ impl Transaction {
     #[napi(ts_generic_types = "T = Row", ts_args_type = "sql: string, params?: Param[]", ts_return_type = "Promise<T | null>")]
     pub fn query_one<'env>(&self, env: &'env Env, sql: Unknown, params: Option<Unknown>) -> napi::Result<PromiseRaw<'env, Settled<JsFirstRow>>> {
         let tx = self.inner.clone();
-        let args = statement_args(env, sql, params);
+        let args = self.counted(statement_args(env, sql, params));
         settle(env, async move {
             let (sql, params) = args?;
             tx.query(&sql, &params, true).await.map(JsFirstRow)
@@ -56,7 +65,7 @@ impl Transaction {
     #[napi(ts_args_type = "sql: string, params?: Param[]", ts_return_type = "Promise<ExecuteResult>")]
     pub fn execute<'env>(&self, env: &'env Env, sql: Unknown, params: Option<Unknown>) -> napi::Result<PromiseRaw<'env, Settled<JsExecuteResult>>> {
         let tx = self.inner.clone();
-        let args = statement_args(env, sql, params);
+        let args = self.counted(statement_args(env, sql, params));
         settle(env, async move {
             let (sql, params) = args?;
             tx.execute(&sql, &params).await.map(JsExecuteResult)

@@ -23,10 +23,11 @@ pub struct ConcurrencyReport {
 }
 
 impl ConcurrencyReport {
-    /// Not run (the database is down or the run timed out).
-    pub fn skipped(count: u32) -> Self {
+    /// Not run or not finished (the database is down, the pool saturated,
+    /// or the run timed out).
+    pub fn skipped(count: u32, status: HealthStatus) -> Self {
         ConcurrencyReport {
-            status: HealthStatus::Unhealthy,
+            status,
             concurrent_queries: count,
             total_time_ms: 0.0,
             average_time_ms: 0.0,

@@ -112,12 +112,19 @@ pub async fn check_health(pool: &DbPool, timeout: Duration) -> DatabaseHealth {
 
 pub async fn detailed_health(pool: &DbPool, timeout: Duration, concurrent_queries: u32) -> DetailedHealth {
     let database = check_health(pool, timeout).await;
-    let connection_pool = if database.status == HealthStatus::Unhealthy {
-        ConcurrencyReport::skipped(concurrent_queries)
-    } else {
-        match tokio::time::timeout(timeout, test_concurrent_queries(pool, concurrent_queries)).await {
-            Ok(Ok(r)) => r,
-            _ => ConcurrencyReport::skipped(concurrent_queries),
+    let connection_pool = match database.status {
+        HealthStatus::Unhealthy => ConcurrencyReport::skipped(concurrent_queries, HealthStatus::Unhealthy),
+        // Saturated: the test would only queue behind the callers waiting.
+        _ if pool.status().saturated() => ConcurrencyReport::skipped(concurrent_queries, HealthStatus::Degraded),
+        // Cancelling the test on timeout is safe: a connection dropped
+        // mid-statement is closed, never lent again.
+        _ => {
+            match tokio::time::timeout(timeout, test_concurrent_queries(pool, concurrent_queries)).await {
+                Ok(Ok(r)) => r,
+                // The database answered the ping but the queries did not
+                // finish in time: the pool is the bottleneck.
+                _ => ConcurrencyReport::skipped(concurrent_queries, HealthStatus::Degraded),
+            }
         }
     };
     DetailedHealth {

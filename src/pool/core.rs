@@ -56,6 +56,8 @@ pub struct PoolCore<DB: Driver> {
     open_one_at_a_time: tokio::sync::Mutex<()>,
     /// Open connections plus those being opened.
     size: AtomicU32,
+    /// Connections being opened right now.
+    opening: AtomicU32,
 }
 
 impl<DB: Driver> PoolCore<DB> {
@@ -68,6 +70,7 @@ impl<DB: Driver> PoolCore<DB> {
             lent: Mutex::new(Vec::new()),
             open_one_at_a_time: tokio::sync::Mutex::new(()),
             size: AtomicU32::new(0),
+            opening: AtomicU32::new(0),
             config,
             shared,
         });
@@ -75,7 +78,13 @@ impl<DB: Driver> PoolCore<DB> {
         Ok(core)
     }
 
+    /// Open connections (idle or lent), not counting those being opened.
     pub fn size(&self) -> u32 {
+        self.size.load(Ordering::Acquire).saturating_sub(self.opening.load(Ordering::Acquire))
+    }
+
+    /// Open connections plus those being opened: what `maxConnections` caps.
+    fn reserved(&self) -> u32 {
         self.size.load(Ordering::Acquire)
     }
 
@@ -105,16 +114,26 @@ impl<DB: Driver> PoolCore<DB> {
         drop(waiting);
         let live = loop {
             let candidate = self.idle.lock().ok().and_then(|mut idle| idle.pop());
-            let Some(Idle { mut live, since }) = candidate else {
+            let Some(Idle { live, since }) = candidate else {
                 break self.open().await?;
             };
             if self.past_lifetime(&live) {
                 self.retire(live, true);
                 continue;
             }
-            if since.elapsed() >= VALIDATE_AFTER_IDLE && live.raw.ping().await.is_err() {
-                self.retire(live, false);
-                continue;
+            if since.elapsed() >= VALIDATE_AFTER_IDLE {
+                // Should this future be dropped mid-ping, the guard closes it.
+                let mut guard = Validating { core: self, live: Some(live) };
+                let alive = match guard.live.as_mut() {
+                    Some(l) => l.raw.ping().await.is_ok(),
+                    None => false,
+                };
+                let live = guard.live.take().expect("the guard holds the connection");
+                if !alive {
+                    self.retire(live, false);
+                    continue;
+                }
+                break live;
             }
             break live;
         };
@@ -148,6 +167,9 @@ impl<DB: Driver> PoolCore<DB> {
     /// openers cannot overshoot.
     async fn open(&self) -> DbResult<Live<DB>> {
         self.size.fetch_add(1, Ordering::AcqRel);
+        self.opening.fetch_add(1, Ordering::AcqRel);
+        // Should this future be dropped mid-connect, the reservation goes too.
+        let reservation = SizeReservation(&self.size, &self.opening);
         let started = Instant::now();
         let opened = tokio::time::timeout(self.config.connect_timeout, async {
             let _serial = match DB::KIND {
@@ -160,6 +182,7 @@ impl<DB: Driver> PoolCore<DB> {
             Ok::<_, DbError>(Live { raw, created_at: Instant::now(), deadline })
         })
         .await;
+        reservation.keep();
         match opened {
             Ok(Ok(live)) => {
                 self.shared.metrics.connect_time.record(started.elapsed());
@@ -219,7 +242,7 @@ impl<DB: Driver> PoolCore<DB> {
             // Oldest-returned first (bottom of the stack).
             let mut i = 0;
             while i < idle.len() {
-                let size = self.size() as usize - doomed.len();
+                let size = (self.reserved() as usize).saturating_sub(doomed.len());
                 let expired_idle = self.config.idle_timeout.is_some_and(|t| now.duration_since(idle[i].since) >= t) && size > min;
                 if expired_idle || self.past_lifetime(&idle[i].live) {
                     doomed.push(idle.remove(i).live);
@@ -238,7 +261,7 @@ impl<DB: Driver> PoolCore<DB> {
     /// Opens connections until `minConnections` are open (after first use).
     async fn fill_to_min(self: &Arc<Self>) {
         let min = self.config.min_connections;
-        while self.shared.is_started() && !self.shared.is_closed() && self.size() < min {
+        while self.shared.is_started() && !self.shared.is_closed() && self.reserved() < min {
             // Holding a permit while opening keeps the total within max even
             // when callers open connections at the same moment.
             let Ok(_permit) = self.semaphore.try_acquire() else { break };
@@ -330,4 +353,39 @@ fn spawn_upkeep<DB: Driver>(core: &Arc<PoolCore<DB>>) {
             core.fill_to_min().await;
         }
     });
+}
+
+/// A connection being opened: counted in `size` (so max holds) and in
+/// `opening` (so status reports only open ones). Dropped unkept (a cancelled
+/// connect), it takes both counts back.
+struct SizeReservation<'a>(&'a AtomicU32, &'a AtomicU32);
+
+impl SizeReservation<'_> {
+    /// The attempt finished: it is no longer opening; `size` is settled by
+    /// the caller (kept on success, given back on failure).
+    fn keep(self) {
+        self.1.fetch_sub(1, Ordering::AcqRel);
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for SizeReservation<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+        self.1.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// An idle connection being validated; closed if the acquire is dropped.
+struct Validating<'a, DB: Driver> {
+    core: &'a PoolCore<DB>,
+    live: Option<Live<DB>>,
+}
+
+impl<DB: Driver> Drop for Validating<'_, DB> {
+    fn drop(&mut self) {
+        if let Some(live) = self.live.take() {
+            self.core.retire(live, false);
+        }
+    }
 }

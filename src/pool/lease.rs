@@ -150,13 +150,16 @@ impl<DB: Driver> Lease<DB> {
 
 impl<DB: Driver> Drop for Lease<DB> {
     fn drop(&mut self) {
+        // Dropped mid-statement (a cancelled call): the connection may be
+        // halfway through a reply, so it is closed rather than lent again.
+        let mid_statement = self.active.is_some();
         let Some(Held { mut live, in_use }) = self.active.take().or_else(|| self.slot.take()) else {
             // close() took the connection back already.
             self.core.shared.returned.notify_waiters();
             return;
         };
         let core = self.core.clone();
-        if self.broken {
+        if self.broken || mid_statement {
             drop(in_use);
             core.retire(live, false);
         } else if self.in_transaction {

@@ -1,6 +1,8 @@
 //! Running one statement on one connection, written once for every
 //! backend: bind, execute, decode. Pool and transaction both call these.
 
+use std::borrow::Cow;
+
 use futures_util::TryStreamExt;
 use sqlx::{Column, Executor, Row};
 
@@ -21,15 +23,23 @@ pub async fn fetch<DB: Driver, C>(
 ) -> DbResult<Rows>
 where
     C: Send,
+    DB: sqlx::Database<Connection = C>,
     for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
     for<'c> &'c mut C: Executor<'c, Database = DB>,
 {
     check_param_count(sql, params)?;
     let sql = DB::sql(sql);
-    let mut query = sqlx::query::<DB>(&sql).persistent(persistent);
-    for param in params {
-        query = DB::bind(query, param)?;
-    }
+    let inferred = DB::inferred_types(&mut *conn, &sql, params, persistent).await?;
+    let (variant, types) = match inferred {
+        Some(i) => (i.sql, Some(i.types)),
+        None => (None, None),
+    };
+    let sql = match variant {
+        Some(variant) => Cow::Owned(variant),
+        None => sql,
+    };
+    let args = DB::arguments(params, types.as_deref())?;
+    let query = sqlx::query_with::<DB, _>(&sql, args).persistent(persistent);
     let mut rows = Rows::default();
     if first_only {
         if let Some(row) = query.fetch_optional(&mut *conn).await? {
@@ -56,15 +66,23 @@ pub async fn execute<DB: Driver, C>(
 ) -> DbResult<ExecuteResult>
 where
     C: Send,
+    DB: sqlx::Database<Connection = C>,
     for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
     for<'c> &'c mut C: Executor<'c, Database = DB>,
 {
     check_param_count(sql, params)?;
     let sql = DB::sql(sql);
-    let mut query = sqlx::query::<DB>(&sql).persistent(persistent);
-    for param in params {
-        query = DB::bind(query, param)?;
-    }
+    let inferred = DB::inferred_types(&mut *conn, &sql, params, persistent).await?;
+    let (variant, types) = match inferred {
+        Some(i) => (i.sql, Some(i.types)),
+        None => (None, None),
+    };
+    let sql = match variant {
+        Some(variant) => Cow::Owned(variant),
+        None => sql,
+    };
+    let args = DB::arguments(params, types.as_deref())?;
+    let query = sqlx::query_with::<DB, _>(&sql, args).persistent(persistent);
     let result = query.execute(&mut *conn).await?;
     Ok(DB::execute_result(&result, &sql))
 }
@@ -99,6 +117,7 @@ pub async fn execute_all<DB: Driver, C>(
 ) -> DbResult<Vec<ExecuteResult>>
 where
     C: Send,
+    DB: sqlx::Database<Connection = C>,
     for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
     for<'c> &'c mut C: Executor<'c, Database = DB>,
 {

@@ -90,6 +90,12 @@ impl DbTransaction {
         self.finished.load(Ordering::Acquire)
     }
 
+    /// Counts a failure found before the call reached the database
+    /// (argument conversion) like any other.
+    pub fn record_error(&self, code: crate::error::ErrorCode) {
+        self.pool.record_error(code);
+    }
+
     fn counted<T>(&self, result: DbResult<T>) -> DbResult<T> {
         if let Err(e) = &result {
             self.pool.record_error(e.code);
