@@ -102,6 +102,27 @@ pub(crate) fn bind_error(e: sqlx::error::BoxDynError) -> DbError {
     DbError::invalid_argument(format!("a parameter could not be encoded: {e}"))
 }
 
+/// Decodes each column of a row with `decode`, NULLs first: the loop every
+/// typed backend shares.
+pub(crate) fn decode_columns<R: sqlx::Row>(
+    row: &R,
+    out: &mut Vec<Cell>,
+    mut decode: impl FnMut(usize, &<R::Database as Database>::TypeInfo) -> DbResult<Cell>,
+) -> DbResult<()>
+where
+    usize: sqlx::ColumnIndex<R>,
+{
+    use sqlx::{Column, ValueRef};
+    for (i, column) in row.columns().iter().enumerate() {
+        if row.try_get_raw(i)?.is_null() {
+            out.push(Cell::Null);
+        } else {
+            out.push(decode(i, column.type_info())?);
+        }
+    }
+    Ok(())
+}
+
 /// Text timestamps as SQLite and MySQL users write them, to Unix ms.
 pub fn parse_text_timestamp(text: &str) -> Option<f64> {
     use chrono::{DateTime, NaiveDate, NaiveDateTime};

@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use sqlx::mysql::{MySql, MySqlArguments, MySqlConnectOptions, MySqlConnection, MySqlQueryResult, MySqlRow, MySqlSslMode, MySqlTypeInfo};
 use sqlx::types::chrono::{NaiveDate, NaiveDateTime, NaiveTime};
-use sqlx::{Column, Executor, Row, TypeInfo, ValueRef};
+use sqlx::{Executor, Row, TypeInfo};
 
-use super::{bind_error, Driver};
+use super::{bind_error, decode_columns, Driver};
 use sqlx::Arguments;
 use crate::config::options::PoolConfig;
 use crate::config::url::{BackendKind, Target};
@@ -88,15 +88,9 @@ impl Driver for MySql {
     }
 
     fn decode_row(row: &MySqlRow, out: &mut Vec<Cell>) -> DbResult<()> {
-        for (i, column) in row.columns().iter().enumerate() {
-            if row.try_get_raw(i)?.is_null() {
-                out.push(Cell::Null);
-                continue;
-            }
-            out.push(decode_value(row, i, column.type_info())?);
-        }
-        Ok(())
+        decode_columns(row, out, |i, ty| decode_value(row, i, ty))
     }
+
 
     fn execute_result(result: &MySqlQueryResult, _sql: &str) -> ExecuteResult {
         let id = result.last_insert_id();

@@ -10,9 +10,9 @@ use sqlx::postgres::{
 };
 use sqlx::types::chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use sqlx::types::{Json, Uuid};
-use sqlx::{encode::IsNull, Column, Row, TypeInfo, ValueRef};
+use sqlx::{encode::IsNull, Row, TypeInfo};
 
-use super::{bind_error, postgres_params, Driver, Inferred};
+use super::{bind_error, decode_columns, postgres_params, Driver, Inferred};
 use futures_util::future::BoxFuture;
 use sqlx::Arguments;
 use crate::config::options::PoolConfig;
@@ -156,15 +156,9 @@ impl Driver for Postgres {
     }
 
     fn decode_row(row: &PgRow, out: &mut Vec<Cell>) -> DbResult<()> {
-        for (i, column) in row.columns().iter().enumerate() {
-            if row.try_get_raw(i)?.is_null() {
-                out.push(Cell::Null);
-                continue;
-            }
-            out.push(decode_value(row, i, column.type_info())?);
-        }
-        Ok(())
+        decode_columns(row, out, |i, ty| decode_value(row, i, ty))
     }
+
 
     fn execute_result(result: &PgQueryResult, _sql: &str) -> ExecuteResult {
         // PostgreSQL has no implicit insert id: use `RETURNING id`.

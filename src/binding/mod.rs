@@ -9,4 +9,5 @@ pub mod js_error;
 pub mod js_param;
 pub mod js_rows;
 pub mod pool;
+pub mod statements;
 pub mod transaction;

@@ -8,7 +8,8 @@ use napi::bindgen_prelude::{within_runtime_if_available, PromiseRaw, Unknown};
 use napi::{sys, Env};
 use napi_derive::napi;
 
-use super::call::{settle, statement_args};
+use super::call::settle;
+use super::statements::{self, Target};
 use super::config::{read_options, PoolOptions};
 use super::js_error::{throw_coded, Settled};
 use super::js_param::{read_param, read_params, read_string, type_of};
@@ -84,34 +85,19 @@ impl Pool {
     /// Runs a statement and resolves with every row.
     #[napi(ts_generic_types = "T = Row", ts_args_type = "sql: string, params?: Param[]", ts_return_type = "Promise<T[]>")]
     pub fn query<'env>(&self, env: &'env Env, sql: Unknown, params: Option<Unknown>) -> napi::Result<PromiseRaw<'env, Settled<JsRows>>> {
-        let core = self.core.clone();
-        let args = self.counted(statement_args(env, sql, params));
-        settle(env, async move {
-            let (sql, params) = args?;
-            core.query(&sql, &params, false).await.map(JsRows)
-        })
+        statements::query(env, Target::Pool(self.core.clone()), sql, params)
     }
 
     /// Runs a statement and resolves with its first row, or `null`.
     #[napi(ts_generic_types = "T = Row", ts_args_type = "sql: string, params?: Param[]", ts_return_type = "Promise<T | null>")]
     pub fn query_one<'env>(&self, env: &'env Env, sql: Unknown, params: Option<Unknown>) -> napi::Result<PromiseRaw<'env, Settled<JsFirstRow>>> {
-        let core = self.core.clone();
-        let args = self.counted(statement_args(env, sql, params));
-        settle(env, async move {
-            let (sql, params) = args?;
-            core.query(&sql, &params, true).await.map(JsFirstRow)
-        })
+        statements::query_one(env, Target::Pool(self.core.clone()), sql, params)
     }
 
     /// Runs a statement that returns no rows.
     #[napi(ts_args_type = "sql: string, params?: Param[]", ts_return_type = "Promise<ExecuteResult>")]
     pub fn execute<'env>(&self, env: &'env Env, sql: Unknown, params: Option<Unknown>) -> napi::Result<PromiseRaw<'env, Settled<JsExecuteResult>>> {
-        let core = self.core.clone();
-        let args = self.counted(statement_args(env, sql, params));
-        settle(env, async move {
-            let (sql, params) = args?;
-            core.execute(&sql, &params).await.map(JsExecuteResult)
-        })
+        statements::execute(env, Target::Pool(self.core.clone()), sql, params)
     }
 
     /// Runs the statements in order in one transaction: all or nothing.

@@ -6,7 +6,8 @@ use napi::bindgen_prelude::{PromiseRaw, Unknown};
 use napi::Env;
 use napi_derive::napi;
 
-use super::call::{settle, statement_args};
+use super::call::settle;
+use super::statements::{self, Target};
 use super::js_error::Settled;
 use super::js_rows::{JsExecuteResult, JsFirstRow, JsRows};
 use crate::pool::DbTransaction;
@@ -25,15 +26,6 @@ impl Transaction {
     }
 }
 
-impl Transaction {
-    fn counted<T>(&self, r: crate::error::DbResult<T>) -> crate::error::DbResult<T> {
-        if let Err(e) = &r {
-            self.inner.record_error(e.code);
-        }
-        r
-    }
-}
-
 #[napi]
 impl Transaction {
     /// True once `commit()` or `rollback()` has been called.
@@ -44,32 +36,17 @@ impl Transaction {
 
     #[napi(ts_generic_types = "T = Row", ts_args_type = "sql: string, params?: Param[]", ts_return_type = "Promise<T[]>")]
     pub fn query<'env>(&self, env: &'env Env, sql: Unknown, params: Option<Unknown>) -> napi::Result<PromiseRaw<'env, Settled<JsRows>>> {
-        let tx = self.inner.clone();
-        let args = self.counted(statement_args(env, sql, params));
-        settle(env, async move {
-            let (sql, params) = args?;
-            tx.query(&sql, &params, false).await.map(JsRows)
-        })
+        statements::query(env, Target::Transaction(self.inner.clone()), sql, params)
     }
 
     #[napi(ts_generic_types = "T = Row", ts_args_type = "sql: string, params?: Param[]", ts_return_type = "Promise<T | null>")]
     pub fn query_one<'env>(&self, env: &'env Env, sql: Unknown, params: Option<Unknown>) -> napi::Result<PromiseRaw<'env, Settled<JsFirstRow>>> {
-        let tx = self.inner.clone();
-        let args = self.counted(statement_args(env, sql, params));
-        settle(env, async move {
-            let (sql, params) = args?;
-            tx.query(&sql, &params, true).await.map(JsFirstRow)
-        })
+        statements::query_one(env, Target::Transaction(self.inner.clone()), sql, params)
     }
 
     #[napi(ts_args_type = "sql: string, params?: Param[]", ts_return_type = "Promise<ExecuteResult>")]
     pub fn execute<'env>(&self, env: &'env Env, sql: Unknown, params: Option<Unknown>) -> napi::Result<PromiseRaw<'env, Settled<JsExecuteResult>>> {
-        let tx = self.inner.clone();
-        let args = self.counted(statement_args(env, sql, params));
-        settle(env, async move {
-            let (sql, params) = args?;
-            tx.execute(&sql, &params).await.map(JsExecuteResult)
-        })
+        statements::execute(env, Target::Transaction(self.inner.clone()), sql, params)
     }
 
     #[napi(ts_return_type = "Promise<void>")]

@@ -7,8 +7,8 @@ use futures_util::TryStreamExt;
 use sqlx::{Column, Executor, Row};
 
 use crate::backend::Driver;
-use crate::sql::placeholders::count_params;
 use crate::error::{DbError, DbResult};
+use crate::sql::placeholders::count_params;
 use crate::value::cell::ExecuteResult;
 use crate::value::{Param, Rows};
 
@@ -27,17 +27,7 @@ where
     for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
     for<'c> &'c mut C: Executor<'c, Database = DB>,
 {
-    check_param_count(sql, params)?;
-    let sql = DB::sql(sql);
-    let inferred = DB::inferred_types(&mut *conn, &sql, params, persistent).await?;
-    let (variant, types) = match inferred {
-        Some(i) => (i.sql, Some(i.types)),
-        None => (None, None),
-    };
-    let sql = match variant {
-        Some(variant) => Cow::Owned(variant),
-        None => sql,
-    };
+    let (sql, types) = prepare::<DB, C>(conn, sql, params, persistent).await?;
     let args = DB::arguments(params, types.as_deref())?;
     let query = sqlx::query_with::<DB, _>(&sql, args).persistent(persistent);
     let mut rows = Rows::default();
@@ -70,21 +60,32 @@ where
     for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
     for<'c> &'c mut C: Executor<'c, Database = DB>,
 {
-    check_param_count(sql, params)?;
-    let sql = DB::sql(sql);
-    let inferred = DB::inferred_types(&mut *conn, &sql, params, persistent).await?;
-    let (variant, types) = match inferred {
-        Some(i) => (i.sql, Some(i.types)),
-        None => (None, None),
-    };
-    let sql = match variant {
-        Some(variant) => Cow::Owned(variant),
-        None => sql,
-    };
+    let (sql, types) = prepare::<DB, C>(conn, sql, params, persistent).await?;
     let args = DB::arguments(params, types.as_deref())?;
     let query = sqlx::query_with::<DB, _>(&sql, args).persistent(persistent);
     let result = query.execute(&mut *conn).await?;
     Ok(DB::execute_result(&result, &sql))
+}
+
+type TypesOf<DB> = Option<Vec<<DB as sqlx::Database>::TypeInfo>>;
+
+/// Checks the parameter count, rewrites placeholders, and asks the backend
+/// which types the parameters should take (and which SQL text to run).
+async fn prepare<'s, DB: Driver, C>(
+    conn: &mut C,
+    sql: &'s str,
+    params: &[Param],
+    persistent: bool,
+) -> DbResult<(Cow<'s, str>, TypesOf<DB>)>
+where
+    DB: sqlx::Database<Connection = C>,
+{
+    check_param_count(sql, params)?;
+    let sql = DB::sql(sql);
+    Ok(match DB::inferred_types(conn, &sql, params, persistent).await? {
+        Some(inferred) => (inferred.sql.map_or(sql, Cow::Owned), Some(inferred.types)),
+        None => (sql, None),
+    })
 }
 
 /// A statement whose `?` count differs from the parameters given would run
