@@ -249,6 +249,11 @@ export declare class Pool {
    */
   begin(): Promise<Transaction>
   status(): PoolStatus
+  /**
+   * This pool reading from the primary only, to read your own writes
+   * when `readReplicaUrls` is set. Shares connections and state.
+   */
+  get primary(): Pool
   /** The resolved options (the URL without its password). */
   get options(): PoolOptions
   /** One round trip on a pooled connection; resolves with its duration in ms. */
@@ -332,6 +337,8 @@ export interface DetailedHealth {
   /** Read on the JS thread when the report is delivered. */
   process: ProcessInfo
   checked_at: string
+  /** Each read replica's health, when `readReplicaUrls` is set. */
+  replicas?: Array<ReplicaHealth>
 }
 
 export interface HealthPoolInfo {
@@ -371,6 +378,8 @@ export interface PoolMetrics {
   leaksDetected: number
   /** Callers waiting for a connection right now. */
   waiting: number
+  /** Each read replica's own metrics, when `readReplicaUrls` is set. */
+  replicas?: Array<ReplicaMetrics>
 }
 
 /** Pool options. Every field is optional; defaults are safe for a web app. */
@@ -404,8 +413,17 @@ export interface PoolOptions {
   statementCache?: boolean
   /** Shown in `pg_stat_activity`. Default `shopify-db-pool`. */
   applicationName?: string
-  /** Running behind PgBouncer in transaction mode (as Prisma's `pgbouncer=true`). */
+  /**
+   * Running behind PgBouncer in transaction mode (as Prisma's `pgbouncer=true`):
+   * no named prepared statements are left on server connections.
+   */
   pgbouncer?: boolean
+  /**
+   * Read replicas (PostgreSQL/MySQL): `query`/`queryOne` outside a
+   * transaction go to a healthy one in turn; use `pool.primary` to read
+   * your own writes. Default from `DATABASE_REPLICA_URLS` (comma-separated).
+   */
+  readReplicaUrls?: Array<string>
 }
 
 /** A snapshot of the pool, taken synchronously. */
@@ -419,12 +437,41 @@ export interface PoolStatus {
   maxConnections: number
   minConnections: number
   closed: boolean
+  /** Each read replica, when `readReplicaUrls` is set. */
+  replicas?: Array<ReplicaStatus>
 }
 
 export interface ProcessInfo {
   rss_bytes: number
   heap_used_bytes: number
   uptime_s: number
+}
+
+/** One read replica in `detailedHealth().replicas`. */
+export interface ReplicaHealth {
+  url: string
+  /** Whether reads are routed to it right now. */
+  routed: boolean
+  health: DatabaseHealth
+}
+
+/** One read replica in `metrics().replicas`. */
+export interface ReplicaMetrics {
+  url: string
+  healthy: boolean
+  metrics: PoolMetrics
+}
+
+/** One read replica in `status().replicas`. */
+export interface ReplicaStatus {
+  /** The replica's URL, password masked. */
+  url: string
+  /** False while reads skip it (it failed; a probe brings it back). */
+  healthy: boolean
+  size: number
+  idle: number
+  inUse: number
+  waiting: number
 }
 
 /**

@@ -62,6 +62,10 @@ test('the tarball carries the addon, the loader, the types and lib/, and no sour
       'lib/index.mjs',
       'lib/transaction.js',
       'lib/errors.js',
+      'lib/singleton.js',
+      'lib/shutdown.js',
+      'lib/remix.js',
+      'lib/session-storage.js',
     ]),
   )
   expect(files.filter((f) => /^shopify-db-pool\..+\.node$/.test(f))).toHaveLength(1)
@@ -119,4 +123,31 @@ test('import in a fresh project (ESM) opens a sqlite::memory: pool and queries i
   expect(out.rows).toEqual([{ x: 1 }])
   expect(out.sameAsCjs).toBe(true)
   expect(out.types).toEqual(['function', 'function', 'function'])
+}, TIMEOUT)
+
+test('the JavaScript layer loads without the optional Shopify peers; PoolSessionStorage says what is missing', () => {
+  const script = `
+    const m = require('shopify-db-pool')
+    ;(async () => {
+      const db = m.getPool({ url: 'sqlite::memory:' })
+      const response = await m.databaseHealthLoader(db)({ request: new Request('http://localhost/health/database') })
+      const body = await response.json()
+      let storageError = null
+      try { new m.PoolSessionStorage(db) } catch (e) { storageError = { code: e.code, message: e.message } }
+      const peer = (() => { try { require.resolve('@shopify/shopify-api'); return true } catch { return false } })()
+      await db.close()
+      console.log(JSON.stringify({
+        exports: ['getPool', 'installShutdownHooks', 'databaseHealthLoader', 'detailedHealthLoader', 'metricsLoader',
+          'maintenanceAction', 'PoolSessionStorage', 'MissingSessionTableError'].map((k) => typeof m[k]),
+        status: response.status, health: body.status, storageError, peer,
+      }))
+    })().catch((e) => { console.error(e); process.exit(1) })
+  `
+  const out = JSON.parse(run(process.execPath, ['-e', script], consumer))
+  expect(out.exports).toEqual(Array(8).fill('function'))
+  expect(out.status).toBe(200)
+  expect(out.health).toBe('healthy')
+  expect(out.peer).toBe(false)
+  expect(out.storageError.code).toBe('INVALID_ARGUMENT')
+  expect(out.storageError.message).toMatch(/needs @shopify\/shopify-api/)
 }, TIMEOUT)

@@ -22,8 +22,10 @@ describe.each(backends())('reaping on $name', (backend) => {
   test('idleTimeoutMs 300, minConnections 1: 4 open connections fall back to 1, counted as reaped', async () => {
     pool = openPool(backend, { idleTimeoutMs: 300, minConnections: 1, maxConnections: 5 })
     await openConnections(pool, backend.name, 4)
-    expect(pool.status()).toMatchObject({ size: 4, idle: 4, inUse: 0 })
+    // All four were open at once. (Under load the first to finish may
+    // already be reaped by the time the last one does.)
     expect(pool.metrics().connectionsCreated).toBe(4)
+    expect(pool.status().inUse).toBe(0)
 
     await waitFor(() => pool.status().size === 1, 5000, 'size to fall to minConnections')
     expect(pool.status()).toMatchObject({ size: 1, idle: 1, inUse: 0 })
@@ -42,7 +44,7 @@ describe.each(backends())('reaping on $name', (backend) => {
   test('minConnections 0: every idle connection is eventually closed', async () => {
     pool = openPool(backend, { idleTimeoutMs: 200, minConnections: 0 })
     await openConnections(pool, backend.name, 2, 0.1)
-    expect(pool.status().size).toBe(2)
+    expect(pool.metrics().connectionsCreated).toBe(2)
     await waitFor(() => pool.status().size === 0, 5000, 'size to fall to 0')
     expect(pool.metrics().connectionsReaped).toBe(2)
     expect(await pool.queryOne('SELECT 1 AS x')).toEqual({ x: 1 })

@@ -97,7 +97,7 @@ describe.each(backends())('statementTimeoutMs on $name', (backend) => {
     const sql = {
       postgres: 'SELECT 1 AS s FROM pg_sleep(0.5)',
       mysql: 'SELECT SLEEP(0.5) + 1 AS s',
-      sqlite: 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 2000000) SELECT count(*) AS s FROM c',
+      sqlite: 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 5000000) SELECT count(*) AS s FROM c',
     }[backend.name]
     const row = await pool.queryOne(sql)
     expect(Number(row.s)).toBeGreaterThanOrEqual(1)

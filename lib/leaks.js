@@ -33,13 +33,19 @@ function watch(tx, limit, stack) {
   const timer = setTimeout(() => {
     const open = ref.deref()
     if (!open || open.finished) return
-    const warning = new Error(
-      `a transaction has been open for more than ${limit} ms (leakDetectionMs); commit or roll it back`,
-    )
+    const message = `a transaction has been open for more than ${limit} ms (leakDetectionMs); commit or roll it back`
+    const opener = stack.split('\n').slice(1).join('\n')
+    const warning = new Error(message)
     warning.name = 'DbPoolLeakWarning'
     warning.code = 'DB_POOL_LEAK'
-    warning.stack = `${warning.name}: ${warning.message}\n${stack.split('\n').slice(1).join('\n')}`
-    process.emitWarning(warning)
+    warning.stack = `${warning.name}: ${message}\n${opener}`
+    try {
+      process.emitWarning(warning)
+    } catch {
+      // This module may run in another realm (a vm context, Jest), whose
+      // Error Node does not accept: send the stack as the warning's detail.
+      process.emitWarning(message, { type: 'DbPoolLeakWarning', code: 'DB_POOL_LEAK', detail: `transaction opened at:\n${opener}` })
+    }
   }, limit)
   timer.unref()
 }

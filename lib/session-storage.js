@@ -269,7 +269,10 @@ class PoolSessionStorage {
     const attempts = this.connectionRetries + 1
     let lastError = null
     let missing = null
+    let made = 0
+    const started = Date.now()
     for (let attempt = 1; attempt <= attempts; attempt++) {
+      made = attempt
       try {
         const { exists, columns } = await this._readColumns()
         if (exists) {
@@ -284,10 +287,14 @@ class PoolSessionStorage {
         lastError = null
       } catch (err) {
         lastError = err
+        // A closed pool will not open again: no point waiting.
+        if (err && err.code === 'POOL_CLOSED') break
       }
       if (attempt < attempts) await sleep(this.connectionRetryIntervalMs)
     }
-    const waited = `${attempts} check${attempts === 1 ? '' : 's'} over ${this.connectionRetries * this.connectionRetryIntervalMs} ms`
+    const waited = `${made} check${made === 1 ? '' : 's'} over ${
+      made === attempts ? this.connectionRetries * this.connectionRetryIntervalMs : Date.now() - started
+    } ms`
     if (lastError) {
       const err = new Error(
         `PoolSessionStorage could not check the session table ${JSON.stringify(this.tableName)} (${waited}): ${lastError.message}`,

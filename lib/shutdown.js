@@ -37,6 +37,8 @@ function checkOptions(options) {
   if (!Array.isArray(signals) || signals.some((s) => typeof s !== 'string' || !/^SIG[A-Z0-9]+$/.test(s))) {
     throw invalid('installShutdownHooks signals must be an array of signal names such as "SIGTERM"')
   }
+  const uncatchable = signals.find((s) => s === 'SIGKILL' || s === 'SIGSTOP')
+  if (uncatchable) throw invalid(`installShutdownHooks cannot hook ${uncatchable}: it cannot be caught`)
   if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 0) {
     throw invalid('installShutdownHooks timeoutMs must be a non-negative number of milliseconds')
   }
@@ -72,8 +74,9 @@ function drainBudget(timeoutMs) {
 
 function onSignal(reg, signal) {
   if (reg.shuttingDown) {
-    // A second signal while draining (Ctrl+C twice): stop waiting.
-    process.exit(1)
+    // A second signal while draining (Ctrl+C twice): stop waiting, unless
+    // exiting was left to the app.
+    if (reg.shuttingDown.exit) process.exit(1)
     return
   }
   const entries = [...reg.pools].filter(([, entry]) => entry.signals.includes(signal))
@@ -91,30 +94,53 @@ function onSignal(reg, signal) {
   // pool.close() marks the pool closed at once (new calls reject with
   // POOL_CLOSED), waits for the statements in flight, then closes the
   // connections.
-  reg.shuttingDown = Promise.allSettled(
+  const shutdown = Promise.allSettled(
     entries.map(([pool, entry]) => Promise.resolve().then(() => pool.close({ timeoutMs: drainBudget(entry.timeoutMs) }))),
   ).then((results) => {
-    for (const r of results) {
+    let clean = true
+    results.forEach((r, i) => {
       if (r.status === 'rejected') {
+        clean = false
         process.stderr.write(`shopify-db-pool: ${signal}: closing a pool failed: ${r.reason && r.reason.message}\n`)
+        return
       }
-    }
+      // close() gives up on work still running after its timeout; such a
+      // connection is still counted in use.
+      const busy = statusOf(entries[i][0]).inUse
+      if (busy > 0) {
+        clean = false
+        process.stderr.write(
+          `shopify-db-pool: ${signal}: ${busy} statement(s) still running after ${entries[i][1].timeoutMs} ms; abandoning them\n`,
+        )
+      }
+    })
     if (exit) {
       clearTimeout(backstop)
-      process.exit(0)
+      process.exit(clean ? 0 : 1)
     }
     reg.shuttingDown = null
   })
+  reg.shuttingDown = { exit, done: shutdown }
+}
+
+function statusOf(pool) {
+  try {
+    return typeof pool.status === 'function' ? pool.status() : { inUse: 0 }
+  } catch (_) {
+    return { inUse: 0 }
+  }
 }
 
 /**
  * On each of `signals` (default SIGTERM, SIGINT): close `pool` (it stops
  * taking work at once and lets in-flight queries finish), then exit with
  * code 0. The whole shutdown is bounded by `timeoutMs` (default 10000):
- * past it the process exits with code 1. With `exit: false` the pool is
- * closed and exiting is left to the app. Calling it again for the same pool
- * updates its options; it never adds a second listener. Returns a function
- * that removes the hooks for this pool.
+ * statements still running then are abandoned and the process exits with
+ * code 1. A second signal during the shutdown exits with code 1 at once.
+ * With `exit: false` the pool is closed and exiting is left to the app.
+ * Calling it again for the same pool updates its options; it never adds a
+ * second listener (the registry is on globalThis, so a reloaded copy of this
+ * module shares it). Returns a function that removes the hooks for this pool.
  */
 function installShutdownHooks(pool, options = {}) {
   if (!pool || typeof pool.close !== 'function') {

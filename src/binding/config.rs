@@ -45,8 +45,13 @@ pub struct PoolOptions {
     pub statement_cache: Option<bool>,
     /// Shown in `pg_stat_activity`. Default `shopify-db-pool`.
     pub application_name: Option<String>,
-    /// Running behind PgBouncer in transaction mode (as Prisma's `pgbouncer=true`).
+    /// Running behind PgBouncer in transaction mode (as Prisma's `pgbouncer=true`):
+    /// no named prepared statements are left on server connections.
     pub pgbouncer: Option<bool>,
+    /// Read replicas (PostgreSQL/MySQL): `query`/`queryOne` outside a
+    /// transaction go to a healthy one in turn; use `pool.primary` to read
+    /// your own writes. Default from `DATABASE_REPLICA_URLS` (comma-separated).
+    pub read_replica_urls: Option<Vec<String>>,
 }
 
 /// Reads the constructor's options object field by field, so that a wrong
@@ -79,7 +84,7 @@ pub fn read_options(env: &Env, options: Option<Unknown>) -> DbResult<RawOptions>
                     sys::napi_get_value_bool(env, value, &mut b);
                     RawValue::Bool(b)
                 }
-                sys::ValueType::napi_object => RawValue::Other("an object".into()),
+                sys::ValueType::napi_object => read_string_list(env, value).unwrap_or_else(|| RawValue::Other("an object".into())),
                 sys::ValueType::napi_bigint => RawValue::Other("a bigint".into()),
                 sys::ValueType::napi_function => RawValue::Other("a function".into()),
                 sys::ValueType::napi_symbol => RawValue::Other("a symbol".into()),
@@ -89,6 +94,27 @@ pub fn read_options(env: &Env, options: Option<Unknown>) -> DbResult<RawOptions>
         }
         Ok(RawOptions(out))
     }
+}
+
+/// An array of strings (`readReplicaUrls`), or `None` for anything else.
+unsafe fn read_string_list(env: sys::napi_env, value: sys::napi_value) -> Option<RawValue> {
+    let mut is_array = false;
+    sys::napi_is_array(env, value, &mut is_array);
+    if !is_array {
+        return None;
+    }
+    let mut len = 0u32;
+    sys::napi_get_array_length(env, value, &mut len);
+    let mut out = Vec::with_capacity(len as usize);
+    for i in 0..len {
+        let mut item = ptr::null_mut();
+        sys::napi_get_element(env, value, i, &mut item);
+        if type_of(env, item) != sys::ValueType::napi_string {
+            return Some(RawValue::Other("an array with a non-string item".into()));
+        }
+        out.push(read_string(env, item).ok()?);
+    }
+    Some(RawValue::TextList(out))
 }
 
 unsafe fn own_keys(env: sys::napi_env, obj: sys::napi_value) -> DbResult<Vec<String>> {
@@ -140,6 +166,7 @@ pub fn resolve_config(env: Env, vars: Option<HashMap<String, Option<String>>>) -
         statement_cache: Some(r.statement_cache),
         application_name: Some(r.application_name),
         pgbouncer: None,
+        read_replica_urls: (!r.read_replica_urls.is_empty()).then_some(r.read_replica_urls),
     })
 }
 

@@ -45,6 +45,8 @@ pub struct PoolMetrics {
     pub leaks_detected: f64,
     /// Callers waiting for a connection right now.
     pub waiting: u32,
+    /// Each read replica's own metrics, when `readReplicaUrls` is set.
+    pub replicas: Option<Vec<super::replicas::ReplicaMetrics>>,
 }
 
 #[napi(object, js_name = "HealthPoolInfo")]
@@ -116,6 +118,8 @@ pub struct JsDetailedHealth {
     pub process: ProcessInfo,
     #[napi(js_name = "checked_at")]
     pub checked_at: String,
+    /// Each read replica's health, when `readReplicaUrls` is set.
+    pub replicas: Option<Vec<super::replicas::ReplicaHealth>>,
 }
 
 pub fn iso8601(t: SystemTime) -> String {
@@ -140,6 +144,7 @@ pub fn metrics(m: MetricsSnapshot) -> PoolMetrics {
         acquire_timeouts: m.acquire_timeouts as f64,
         leaks_detected: m.leaks_detected as f64,
         waiting: m.waiting,
+        replicas: None,
     }
 }
 
@@ -174,7 +179,7 @@ pub fn concurrency(r: ConcurrencyReport) -> JsConcurrencyReport {
 }
 
 /// The detailed report, completed with `process` figures on the JS thread.
-pub struct DetailedReport(pub DetailedHealth);
+pub struct DetailedReport(pub DetailedHealth, pub Vec<(String, bool, crate::health::DatabaseHealth)>);
 
 impl TypeName for DetailedReport {
     fn type_name() -> &'static str {
@@ -197,6 +202,7 @@ impl ToNapiValue for DetailedReport {
             metrics: metrics(d.metrics),
             process: process_info(env).unwrap_or(ProcessInfo { rss_bytes: 0.0, heap_used_bytes: 0.0, uptime_s: 0.0 }),
             checked_at: iso8601(d.checked_at),
+            replicas: super::replicas::health_reports(val.1),
         };
         JsDetailedHealth::to_napi_value(env, report)
     }

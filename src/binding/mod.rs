@@ -2,6 +2,7 @@
 //! here; every method converts its arguments on the JS thread, hands owned
 //! values to the core in `pool/`, and converts the outcome back.
 
+pub mod args;
 pub mod call;
 pub mod config;
 pub mod health;
@@ -9,5 +10,6 @@ pub mod js_error;
 pub mod js_param;
 pub mod js_rows;
 pub mod pool;
+pub mod replicas;
 pub mod statements;
 pub mod transaction;

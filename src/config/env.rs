@@ -23,6 +23,7 @@ pub struct ResolvedOptions {
     pub session_cleanup_interval_ms: u64,
     pub statement_cache: bool,
     pub application_name: String,
+    pub read_replica_urls: Vec<String>,
 }
 
 pub fn resolve_config(env: &HashMap<String, String>) -> DbResult<ResolvedOptions> {
@@ -70,6 +71,9 @@ pub fn resolve_config(env: &HashMap<String, String>) -> DbResult<ResolvedOptions
         session_cleanup_interval_ms: 0,
         statement_cache: !parsed.prisma.pgbouncer,
         application_name: DEFAULT_APPLICATION_NAME.to_owned(),
+        read_replica_urls: get("DATABASE_REPLICA_URLS")
+            .map(|v| v.split(',').map(str::trim).filter(|u| !u.is_empty()).map(str::to_owned).collect())
+            .unwrap_or_default(),
     })
 }
 
@@ -105,6 +109,16 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!((r.max_connections, r.acquire_timeout_ms), (3, 4000));
+    }
+
+    #[test]
+    fn replica_urls_are_comma_separated() {
+        let r = resolve_config(&env(&[
+            ("DATABASE_URL", "postgres://u@h/db"),
+            ("DATABASE_REPLICA_URLS", " postgres://u@r1/db , postgres://u@r2/db ,"),
+        ]))
+        .unwrap();
+        assert_eq!(r.read_replica_urls, vec!["postgres://u@r1/db", "postgres://u@r2/db"]);
     }
 
     #[test]

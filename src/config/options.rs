@@ -62,11 +62,32 @@ pub struct PoolConfig {
     pub statement_cache: bool,
     pub application_name: String,
     pub pgbouncer: bool,
+    /// Read replicas: `query`/`queryOne` outside transactions go to them.
+    pub read_replicas: Vec<ReplicaUrl>,
+}
+
+/// A replica's URL, parsed, and as shown in reports (password masked).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplicaUrl {
+    pub url: DatabaseUrl,
+    pub shown: String,
 }
 
 impl PoolConfig {
     pub fn backend(&self) -> BackendKind {
         self.url.backend
+    }
+
+    /// The same options aimed at one replica: no replicas of its own and no
+    /// background session cleanup (writes belong to the primary).
+    pub fn for_replica(&self, replica: &ReplicaUrl) -> PoolConfig {
+        PoolConfig {
+            url: replica.url.clone(),
+            url_text: replica.shown.clone(),
+            read_replicas: Vec::new(),
+            session_cleanup_interval: None,
+            ..self.clone()
+        }
     }
 
     pub fn from_raw(raw: &RawOptions) -> DbResult<Self> {
@@ -78,7 +99,7 @@ impl PoolConfig {
             "url", "maxConnections", "minConnections", "acquireTimeoutMs", "connectTimeoutMs",
             "idleTimeoutMs", "maxLifetimeMs", "statementTimeoutMs", "leakDetectionMs",
             "healthCheckIntervalMs", "sessionCleanupIntervalMs", "statementCache",
-            "applicationName", "pgbouncer",
+            "applicationName", "pgbouncer", "readReplicaUrls",
         ];
         if let Some((key, _)) = raw.0.iter().find(|(k, _)| !KNOWN.contains(&k.as_str())) {
             return Err(DbError::invalid_argument(format!(
@@ -93,6 +114,22 @@ impl PoolConfig {
         };
         let url = DatabaseUrl::parse(&url_text)?;
         let url_text = redact_credentials(&url_text);
+        let read_replicas = match raw.get("readReplicaUrls") {
+            None => Vec::new(),
+            Some(RawValue::TextList(list)) => list
+                .iter()
+                .map(|u| {
+                    let parsed = DatabaseUrl::parse(u)?;
+                    if parsed.backend != url.backend || parsed.backend == BackendKind::Sqlite {
+                        return Err(DbError::invalid_argument(
+                            "readReplicaUrls must be PostgreSQL or MySQL URLs of the same kind as url",
+                        ));
+                    }
+                    Ok(ReplicaUrl { url: parsed, shown: redact_credentials(u) })
+                })
+                .collect::<DbResult<_>>()?,
+            Some(other) => return Err(wrong_type("readReplicaUrls", "an array of URL strings", other)),
+        };
         let prisma = url.prisma.clone();
 
         let default_max = if node_env == Some("production") {
@@ -156,6 +193,7 @@ impl PoolConfig {
             pgbouncer,
             url,
             url_text,
+            read_replicas,
         })
     }
 }
@@ -263,6 +301,7 @@ mod tests {
             ("statementCache", RawValue::Number(1.0)),
             ("url", RawValue::Number(3.0)),
             ("maxConections", RawValue::Number(3.0)),
+            ("readReplicaUrls", RawValue::Text("postgres://h/db".into())),
         ];
         for (k, v) in cases {
             let err = PoolConfig::from_raw_with_env(&opts(&[(k, v.clone())]), None).unwrap_err();
@@ -274,6 +313,12 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.code, ErrorCode::InvalidArgument);
+        let err = PoolConfig::from_raw_with_env(
+            &opts(&[("readReplicaUrls", RawValue::TextList(vec!["postgres://h/db".into()]))]),
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidArgument, "a SQLite primary takes no replicas");
         let err = PoolConfig::from_raw_with_env(&opts(&[("url", RawValue::Text("ftp://x".into()))]), None).unwrap_err();
         assert_eq!(err.code, ErrorCode::InvalidUrl);
     }

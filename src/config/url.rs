@@ -138,10 +138,25 @@ impl DatabaseUrl {
     }
 
     fn parse_server(raw: &str, backend: BackendKind) -> DbResult<Self> {
-        let mut parsed = url::Url::parse(raw).map_err(|e| {
-            DbError::invalid_url(format!("the database URL cannot be parsed: {e}"))
-        })?;
-        if parsed.host_str().map_or(true, str::is_empty) {
+        let mut parsed = match url::Url::parse(raw) {
+            // `postgres://u@/db?host=/var/run/postgresql`: a Unix socket named
+            // in the query (libpq, Prisma). The URL parser wants a host; the
+            // driver takes the `host` parameter over it.
+            Err(url::ParseError::EmptyHost) if raw.contains("host=") => {
+                let (scheme, rest) = raw.split_once("://").unwrap_or((raw, ""));
+                let with_host = match rest.split_once('/') {
+                    Some((authority, path)) => format!("{scheme}://{authority}localhost/{path}"),
+                    None => format!("{scheme}://{rest}localhost"),
+                };
+                url::Url::parse(&with_host)
+            }
+            other => other,
+        }
+        .map_err(|e| DbError::invalid_url(format!("the database URL cannot be parsed: {e}")))?;
+        // `postgres://u@/db?host=/var/run/postgresql` (a Unix socket) names
+        // its host in the query, as libpq and Prisma allow.
+        let host_param = parsed.query_pairs().any(|(k, v)| k == "host" && !v.is_empty());
+        if parsed.host_str().map_or(true, str::is_empty) && !host_param {
             return Err(DbError::invalid_url("the database URL has no host"));
         }
         if let Some(password) = parsed.password() {
@@ -267,6 +282,12 @@ mod tests {
         let u = DatabaseUrl::parse("file:./dev.db?connection_limit=1").unwrap();
         assert_eq!(u.prisma.connection_limit, Some(1));
         assert_eq!(u.target, Target::SqliteFile(PathBuf::from("./dev.db")));
+    }
+
+    #[test]
+    fn unix_socket_host_in_the_query_is_accepted() {
+        let u = DatabaseUrl::parse("postgres://u:pw@/db?host=/var/run/postgresql").unwrap();
+        assert_eq!(u.backend, BackendKind::Postgres);
     }
 
     #[test]

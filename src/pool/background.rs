@@ -29,6 +29,13 @@ pub(super) fn spawn(pool: &DbPool) {
             }
         });
     }
+    if !pool.replicas().list.is_empty() {
+        // Skipped replicas are probed so they take reads again once back.
+        let every = config.health_check_interval.unwrap_or(Duration::from_secs(1));
+        every_while_open(pool, every, |pool| async move {
+            pool.replicas().probe_skipped().await;
+        });
+    }
     if let Some(every) = config.session_cleanup_interval {
         every_while_open(pool, every, |pool| async move {
             // A missing table is not an error worth more than a skipped run.
@@ -47,7 +54,7 @@ where
         loop {
             tokio::time::sleep(every).await;
             let Some(inner) = weak.upgrade() else { break };
-            let pool = DbPool { inner };
+            let pool = DbPool { inner, route_reads: true };
             if pool.is_closed() {
                 break;
             }

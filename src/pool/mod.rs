@@ -10,6 +10,7 @@ pub mod core;
 pub mod deadline;
 pub mod gauges;
 pub mod lease;
+pub mod replicas;
 pub mod run;
 pub mod shared;
 pub mod status;
@@ -24,6 +25,7 @@ use sqlx::postgres::Postgres;
 use sqlx::sqlite::Sqlite;
 
 use self::core::PoolCore;
+use self::replicas::{is_unavailable, Replicas};
 use self::shared::Shared;
 use crate::config::options::PoolConfig;
 use crate::config::url::{BackendKind, Target};
@@ -79,12 +81,15 @@ struct PoolInner {
     config: Arc<PoolConfig>,
     core: AnyCore,
     shared: Arc<Shared>,
+    replicas: Replicas,
 }
 
 /// A cheap handle; clones share the pool.
 #[derive(Clone)]
 pub struct DbPool {
     inner: Arc<PoolInner>,
+    /// False for the `primary` view: reads stay on the primary.
+    route_reads: bool,
 }
 
 impl DbPool {
@@ -106,9 +111,19 @@ impl DbPool {
             BackendKind::Postgres => AnyCore::Postgres(PoolCore::new(config.clone(), shared.clone())?),
             BackendKind::MySql => AnyCore::MySql(PoolCore::new(config.clone(), shared.clone())?),
         };
-        let pool = DbPool { inner: Arc::new(PoolInner { config, core, shared }) };
+        let replicas = Replicas::new(&config)?;
+        let pool = DbPool { inner: Arc::new(PoolInner { config, core, shared, replicas }), route_reads: true };
         background::spawn(&pool);
         Ok(pool)
+    }
+
+    /// The same pool, reading from the primary only (read-your-writes).
+    pub fn primary(&self) -> DbPool {
+        DbPool { inner: self.inner.clone(), route_reads: false }
+    }
+
+    pub fn replicas(&self) -> &Replicas {
+        &self.inner.replicas
     }
 
     pub fn config(&self) -> &PoolConfig {
@@ -127,6 +142,9 @@ impl DbPool {
     /// `closed` flag flip the moment `close()` is called.
     pub fn mark_closed(&self) {
         self.inner.shared.mark_closed();
+        for replica in &self.inner.replicas.list {
+            replica.pool.mark_closed();
+        }
     }
 
     pub(crate) fn shared(&self) -> &Arc<Shared> {
@@ -196,7 +214,22 @@ impl DbPool {
         .await
     }
 
+    /// Reads go to a healthy replica in turn when there are any (and this is
+    /// not the `primary` view); a replica that is not serving is skipped
+    /// from then on and the read runs on the primary.
     pub async fn query(&self, sql: &str, params: &[Param], first_only: bool) -> DbResult<Rows> {
+        if self.route_reads {
+            if let Some(replica) = self.inner.replicas.pick() {
+                match replica.pool.query_here(sql, params, first_only).await {
+                    Err(e) if is_unavailable(&e) => replica.mark(false),
+                    other => return other,
+                }
+            }
+        }
+        self.query_here(sql, params, first_only).await
+    }
+
+    async fn query_here(&self, sql: &str, params: &[Param], first_only: bool) -> DbResult<Rows> {
         let persistent = self.inner.config.statement_cache;
         self.counted(async move { with_core!(&self.inner.core, c => {
             let mut lease = c.acquire().await?;
@@ -256,6 +289,14 @@ impl DbPool {
     /// Stops new work at once, then waits (up to `timeout`) for lent
     /// connections to come back and closes them all. Idempotent.
     pub async fn close(&self, timeout: Duration) {
+        for replica in &self.inner.replicas.list {
+            replica.pool.mark_closed();
+        }
+        let replicas = futures_util::future::join_all(self.inner.replicas.list.iter().map(|r| r.pool.close_here(timeout)));
+        futures_util::future::join(self.close_here(timeout), replicas).await;
+    }
+
+    async fn close_here(&self, timeout: Duration) {
         with_core!(&self.inner.core, c => c.close(timeout).await)
     }
 }
