@@ -4,9 +4,14 @@
 // that opened it. The pool counts the leak itself (metrics().leaksDetected);
 // the stack only exists here, on the JS side.
 
-const nativeBegin = Symbol('nativeBegin')
+const nativeBegin = Symbol.for('shopify-db-pool.nativeBegin')
+const watcher = Symbol.for('shopify-db-pool.leakWatcher')
 
 function installLeakDetection(Pool) {
+  // The native class is shared by every copy of this module (a dev server's
+  // reload, a test runner's realms): the newest copy's watcher is the one
+  // called, so its `process` and timers are the live ones.
+  Object.defineProperty(Pool, watcher, { value: watch, writable: true, configurable: true })
   if (Pool.prototype[nativeBegin]) return
   const begin = Pool.prototype.begin
   Object.defineProperty(Pool.prototype, nativeBegin, { value: begin })
@@ -19,7 +24,7 @@ function installLeakDetection(Pool) {
       const opened = new Error('transaction opened here')
       Error.captureStackTrace(opened, beginWithLeakDetection)
       return begin.call(this).then((tx) => {
-        watch(tx, limit, opened.stack)
+        Pool[watcher](tx, limit, opened.stack)
         return tx
       })
     },

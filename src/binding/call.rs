@@ -1,38 +1,15 @@
 //! The shape of every async method: convert arguments now, on the JS
-//! thread; run the work on tokio; settle with a value or a coded error.
+//! thread; run the work on tokio; settle with a value or a coded error
+//! (`settle`, see `completion`).
 
-use std::future::Future;
-use std::panic::AssertUnwindSafe;
+use napi::bindgen_prelude::Unknown;
+use napi::{Env, JsValue};
 
-use futures_util::FutureExt;
-use napi::JsValue;
-use napi::bindgen_prelude::{PromiseRaw, ToNapiValue, Unknown};
-use napi::Env;
-
-use super::js_error::Settled;
 use super::js_param::{read_params, read_string, type_of};
-use crate::error::{DbError, DbResult, ErrorCode};
+use crate::error::{DbError, DbResult};
 use crate::value::Param;
 
-/// Spawns `work` and returns its promise. A panic inside becomes an
-/// `INTERNAL` rejection instead of tearing down the Node process.
-pub fn settle<'env, T, F>(env: &'env Env, work: F) -> napi::Result<PromiseRaw<'env, Settled<T>>>
-where
-    T: ToNapiValue + Send + 'static,
-    F: Future<Output = DbResult<T>> + Send + 'static,
-{
-    env.spawn_future(async move {
-        let outcome = AssertUnwindSafe(work).catch_unwind().await.unwrap_or_else(|panic| {
-            let detail = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            Err(DbError::new(ErrorCode::Internal, format!("internal error in shopify-db-pool: {detail}")))
-        });
-        Ok(Settled(outcome))
-    })
-}
+pub use super::completion::settle;
 
 /// Reads `(sql, params)` as every query method takes them.
 pub fn statement_args(env: &Env, sql: Unknown, params: Option<Unknown>) -> DbResult<(String, Vec<Param>)> {

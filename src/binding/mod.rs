@@ -4,6 +4,7 @@
 
 pub mod args;
 pub mod call;
+pub mod completion;
 pub mod config;
 pub mod health;
 pub mod js_error;

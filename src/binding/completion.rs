@@ -1,0 +1,169 @@
+//! Promises settled in batches on the JS thread.
+//!
+//! napi's own future-to-promise bridge creates (and tears down) a
+//! threadsafe function for every call: a libuv handle, a wake-up and a close
+//! per query. Here one threadsafe function per JS environment serves every
+//! call: a finished call queues its result and wakes the JS thread only if
+//! the queue was empty, and the JS thread settles everything queued in one
+//! turn. Under load many completions share one wake-up; when idle, the
+//! function is unref'd so it never keeps Node alive, and it is ref'd while
+//! any promise is pending so Node does not exit under a running query.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::ffi::c_void;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::ptr;
+use std::sync::{Arc, Mutex};
+
+use futures_util::FutureExt;
+use napi::bindgen_prelude::{PromiseRaw, ToNapiValue};
+use napi::{sys, Env};
+
+use super::js_error::Settled;
+use crate::error::{DbError, DbResult, ErrorCode};
+
+/// Turns a finished call into its JS value (or rejection) on the JS thread.
+type Settle = Box<dyn FnOnce(sys::napi_env) -> Result<sys::napi_value, sys::napi_value> + Send>;
+
+/// Results waiting for the JS thread, shared with tokio's threads.
+struct Queue {
+    done: Mutex<Vec<(u64, Settle)>>,
+    tsfn: sys::napi_threadsafe_function,
+}
+
+// The tsfn handle may be called from any thread (that is its purpose).
+unsafe impl Send for Queue {}
+unsafe impl Sync for Queue {}
+
+impl Queue {
+    fn push(&self, id: u64, settle: Settle) {
+        let was_empty = {
+            let mut done = self.done.lock().unwrap_or_else(|p| p.into_inner());
+            done.push((id, settle));
+            done.len() == 1
+        };
+        if was_empty {
+            unsafe {
+                sys::napi_call_threadsafe_function(self.tsfn, ptr::null_mut(), sys::ThreadsafeFunctionCallMode::nonblocking);
+            }
+        }
+    }
+}
+
+/// What the JS thread keeps: the queue, and the deferreds of pending calls.
+struct Local {
+    queue: Arc<Queue>,
+    pending: HashMap<u64, sys::napi_deferred>,
+    next_id: u64,
+}
+
+thread_local! {
+    // One per JS environment (the main thread, or a worker thread).
+    static LOCAL: RefCell<Option<Local>> = const { RefCell::new(None) };
+}
+
+/// Runs `work` on tokio and returns a promise settled with its outcome: the
+/// value, or the coded error. A panic becomes an `INTERNAL` rejection.
+pub fn settle<'env, T, F>(env: &'env Env, work: F) -> napi::Result<PromiseRaw<'env, Settled<T>>>
+where
+    T: ToNapiValue + Send + 'static,
+    F: Future<Output = DbResult<T>> + Send + 'static,
+{
+    let raw_env = env.raw();
+    let mut deferred = ptr::null_mut();
+    let mut promise = ptr::null_mut();
+    napi::check_status!(unsafe { sys::napi_create_promise(raw_env, &mut deferred, &mut promise) })?;
+    let (id, queue) = LOCAL.with(|cell| -> napi::Result<(u64, Arc<Queue>)> {
+        let mut slot = cell.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(Local { queue: create_queue(raw_env)?, pending: HashMap::new(), next_id: 0 });
+        }
+        let local = slot.as_mut().expect("just created");
+        local.next_id += 1;
+        if local.pending.is_empty() {
+            unsafe { sys::napi_ref_threadsafe_function(raw_env, local.queue.tsfn) };
+        }
+        local.pending.insert(local.next_id, deferred);
+        Ok((local.next_id, local.queue.clone()))
+    })?;
+    napi::bindgen_prelude::spawn(async move {
+        let outcome = AssertUnwindSafe(work).catch_unwind().await.unwrap_or_else(|panic| {
+            let detail = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(DbError::new(ErrorCode::Internal, format!("internal error in shopify-db-pool: {detail}")))
+        });
+        queue.push(
+            id,
+            Box::new(move |env| unsafe {
+                match Settled::to_napi_value(env, Settled(outcome)) {
+                    Ok(value) => Ok(value),
+                    Err(error) => Err(napi::Error::to_napi_value(env, error).unwrap_or(ptr::null_mut())),
+                }
+            }),
+        );
+    });
+    Ok(PromiseRaw::new(raw_env, promise))
+}
+
+fn create_queue(env: sys::napi_env) -> napi::Result<Arc<Queue>> {
+    let mut name = ptr::null_mut();
+    let label = "shopify-db-pool completions";
+    napi::check_status!(unsafe { sys::napi_create_string_utf8(env, label.as_ptr().cast(), label.len() as isize, &mut name) })?;
+    let mut tsfn = ptr::null_mut();
+    napi::check_status!(unsafe {
+        sys::napi_create_threadsafe_function(
+            env,
+            ptr::null_mut(),
+            ptr::null_mut(),
+            name,
+            0,
+            1,
+            ptr::null_mut(),
+            None,
+            ptr::null_mut(),
+            Some(drain),
+            &mut tsfn,
+        )
+    })?;
+    unsafe {
+        sys::napi_unref_threadsafe_function(env, tsfn);
+        sys::napi_add_env_cleanup_hook(env, Some(release), tsfn.cast());
+    }
+    Ok(Arc::new(Queue { done: Mutex::new(Vec::new()), tsfn }))
+}
+
+/// On the JS thread: settles every queued result, each in its own handle
+/// scope, and unrefs the function when nothing is pending any more.
+unsafe extern "C" fn drain(env: sys::napi_env, _js_cb: sys::napi_value, _context: *mut c_void, _data: *mut c_void) {
+    if env.is_null() {
+        return; // the environment is shutting down
+    }
+    LOCAL.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let Some(local) = slot.as_mut() else { return };
+        let batch = std::mem::take(&mut *local.queue.done.lock().unwrap_or_else(|p| p.into_inner()));
+        for (id, settle) in batch {
+            let Some(deferred) = local.pending.remove(&id) else { continue };
+            let mut scope = ptr::null_mut();
+            sys::napi_open_handle_scope(env, &mut scope);
+            match settle(env) {
+                Ok(value) => sys::napi_resolve_deferred(env, deferred, value),
+                Err(error) => sys::napi_reject_deferred(env, deferred, error),
+            };
+            sys::napi_close_handle_scope(env, scope);
+        }
+        if local.pending.is_empty() {
+            sys::napi_unref_threadsafe_function(env, local.queue.tsfn);
+        }
+    });
+}
+
+unsafe extern "C" fn release(tsfn: *mut c_void) {
+    LOCAL.with(|cell| cell.borrow_mut().take());
+    sys::napi_release_threadsafe_function(tsfn.cast(), sys::ThreadsafeFunctionReleaseMode::abort);
+}
