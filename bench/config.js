@@ -45,4 +45,21 @@ const sizes = {
 const POOL_SIZE = 10
 const TABLE_ROWS = 10000
 
-module.exports = { DATA_DIR, urls, sizes, POOL_SIZE, TABLE_ROWS }
+// Optional servers for the scale-out contenders (issue 7): PgBouncer in front
+// of the same database, and a streaming replica of it. From the environment,
+// else the addresses .ci/run uses when something answers there; null if none.
+function scaleUrls() {
+  const { spawnSync } = require('node:child_process')
+  // pg_isready: 0 accepting, 1 rejecting (both: a server answers), 2 no answer.
+  const answers = (port) => [0, 1].includes(spawnSync('pg_isready', ['-h', '127.0.0.1', '-p', String(port), '-t', '2']).status)
+  let pgbouncer = process.env.BENCH_PGBOUNCER_URL || process.env.TEST_PGBOUNCER_URL || (answers(6432) ? 'postgres://postgres@127.0.0.1:6432/test' : null)
+  if (pgbouncer) {
+    const u = new URL(pgbouncer)
+    u.searchParams.set('pgbouncer', 'true')
+    pgbouncer = u.toString()
+  }
+  const replica = process.env.BENCH_REPLICA_URL || process.env.TEST_REPLICA_URL || (answers(5433) ? 'postgres://postgres@127.0.0.1:5433/test' : null)
+  return { pgbouncer, replica }
+}
+
+module.exports = { DATA_DIR, urls, sizes, POOL_SIZE, TABLE_ROWS, scaleUrls }

@@ -136,6 +136,16 @@ function markdown(results, tables, goals) {
     if (w5.length) L.push('', `W5 check, counted through a separate connection: ${w5.join('; ')}.`)
     const w7 = b.median[OURS]?.W7
     if (w7) L.push('', `W7 (ours, alone in a child process): RSS ${num(w7.rssBeforeMb, 'MB')} after ${w7.baselineQueries.toLocaleString('en-US')} queries, ${num(w7.rssAfterMb, 'MB')} after ${w7.totalQueries.toLocaleString('en-US')}: growth ${num(w7.growthMb, 'MB')} (JS heap ${num(w7.heapGrowthMb, 'MB')}, external ${num(w7.externalGrowthMb, 'MB')})${w7.checkpoints ? `; RSS at each quarter ${w7.checkpoints.map((c) => num(c.rssMb)).join(' / ')} MB, second-half growth ${num(w7.secondHalfGrowthMb, 'MB')} (a leak keeps climbing; allocator high-water marks level off)` : ''}.`)
+    const viaBouncer = b.median['shopify-db-pool via PgBouncer']?.W2
+    const spread = b.median['shopify-db-pool primary+replica']?.W2
+    if (viaBouncer || spread) {
+      const direct = b.median[OURS]?.W2
+      const vs = (w) => (direct && w ? ` (${ratioText(w.opsPerSec / direct.opsPerSec)}× direct)` : '')
+      L.push('', `Scale-out (issue 7), W2 only: ${[
+        viaBouncer && `through PgBouncer (transaction mode, pgbouncer=true, default_pool_size 5) ${num(viaBouncer.opsPerSec)} ops/s${vs(viaBouncer)}, p99 ${num(viaBouncer.p99Us, 'µs')}`,
+        spread && `reads spread over primary + replica (5 connections each) ${num(spread.opsPerSec)} ops/s${vs(spread)}, p99 ${num(spread.p99Us, 'µs')}, ${num(100 * spread.replicaShare)}% served by the replica`,
+      ].filter(Boolean).join('; ')}. Both servers and PgBouncer share this machine's cores with the client.`)
+    }
     const errs = Object.entries(b.errors || {})
     if (errs.length) L.push('', `Failures: ${errs.map(([p, list]) => `${p}: ${list.join(', ')}`).join('; ')}.`)
     L.push('')

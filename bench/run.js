@@ -115,10 +115,12 @@ async function runBackend(backend, sizes, rounds, record, log) {
     const order = contenders.map((_, i) => contenders[(i + round) % contenders.length])
     for (const workload of ROUND_WORKLOADS) {
       for (const peer of order) {
+        if (peer.workloads && !peer.workloads.includes(workload.id)) continue
         try {
           const res = await workload.run(peer, { ...ctx, round })
           if (workload === w2) {
             const { eldP99Ms, eldMaxMs, eldSamples, ...rest } = res
+            if (peer.w2Extras) Object.assign(rest, peer.w2Extras())
             record.add(backend, peer.name, 'W2', rest)
             record.add(backend, peer.name, 'W6', { eldP99Ms, eldMaxMs, eldSamples })
           } else {

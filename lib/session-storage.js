@@ -148,7 +148,9 @@ class PoolSessionStorage {
     }
     Session() // fail here, not at the first request, when the peer dependency is missing
 
-    this.pool = pool
+    // Sessions must read their own writes: with read replicas, use the
+    // primary (a replica may not have the row that was just stored).
+    this.pool = pool && pool.primary ? pool.primary : pool
     this.tableName = tableName
     this.connectionRetries = connectionRetries
     this.connectionRetryIntervalMs = connectionRetryIntervalMs

@@ -117,8 +117,16 @@ impl DbError {
     pub fn from_sqlx(err: sqlx::Error) -> Self {
         match err {
             sqlx::Error::Database(db) => {
-                let mut e = DbError::new(ErrorCode::QueryFailed, db.message());
-                e.sql_state = db.code().map(|c| c.into_owned());
+                let state = db.code().map(|c| c.into_owned());
+                // The server ending the session (shutdown, restart, a killed
+                // backend) is a broken connection, not a refused statement.
+                let code = if state.as_deref().is_some_and(is_disconnect_state) {
+                    ErrorCode::ConnectionFailed
+                } else {
+                    ErrorCode::QueryFailed
+                };
+                let mut e = DbError::new(code, db.message());
+                e.sql_state = state;
                 e.constraint = db.constraint().map(str::to_owned);
                 e
             }
@@ -152,6 +160,13 @@ impl DbError {
             other => DbError::new(ErrorCode::QueryFailed, other.to_string()),
         }
     }
+}
+
+/// SQLSTATEs that mean the server dropped the session: class 08
+/// (connection exception) and PostgreSQL's 57P01-57P03 (admin shutdown,
+/// crash shutdown, cannot connect now).
+fn is_disconnect_state(state: &str) -> bool {
+    state.starts_with("08") || matches!(state, "57P01" | "57P02" | "57P03")
 }
 
 impl From<sqlx::Error> for DbError {
@@ -191,6 +206,16 @@ mod tests {
         );
         for (i, c) in ErrorCode::ALL.iter().enumerate() {
             assert_eq!(c.index(), i);
+        }
+    }
+
+    #[test]
+    fn server_shutdown_states_are_connection_failures() {
+        for state in ["08006", "08S01", "57P01", "57P02", "57P03"] {
+            assert!(is_disconnect_state(state), "{state}");
+        }
+        for state in ["23505", "57014", "42601", "25006"] {
+            assert!(!is_disconnect_state(state), "{state}");
         }
     }
 

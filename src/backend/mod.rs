@@ -46,10 +46,25 @@ pub trait Driver: Database + HasStatementCache {
 
     /// Runs a fixed statement (`BEGIN`, `COMMIT`, `ROLLBACK`) without
     /// preparing it.
-    fn simple<'c>(conn: &'c mut Self::Connection, sql: &'static str) -> impl Future<Output = DbResult<()>> + Send + 'c;
+    fn simple<'c>(conn: &'c mut Self::Connection, sql: &'c str) -> impl Future<Output = DbResult<()>> + Send + 'c;
 
     /// True when the server's error means "your statement ran too long".
     fn is_statement_timeout(err: &DbError) -> bool;
+
+    /// The statement(s) that open a transaction for this pool (`BEGIN`, plus
+    /// session settings that must be re-applied per transaction where the
+    /// backend is reached through a transaction-mode pooler).
+    fn begin_sql(config: &PoolConfig) -> String {
+        let _ = config;
+        Self::BEGIN.to_owned()
+    }
+
+    /// True when every statement must run inside a transaction so that a
+    /// transaction-mode pooler (PgBouncer) keeps it on one server connection.
+    fn pins_statements(config: &PoolConfig) -> bool {
+        let _ = config;
+        false
+    }
 
     /// Rewrites the caller's `?` placeholders into the backend's own.
     fn sql(sql: &str) -> Cow<'_, str> {

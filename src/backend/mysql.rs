@@ -61,7 +61,7 @@ impl Driver for MySql {
         Ok(())
     }
 
-    fn simple<'c>(conn: &'c mut MySqlConnection, sql: &'static str) -> impl std::future::Future<Output = DbResult<()>> + Send + 'c {
+    fn simple<'c>(conn: &'c mut MySqlConnection, sql: &'c str) -> impl std::future::Future<Output = DbResult<()>> + Send + 'c {
         async move { sqlx::Executor::execute(&mut *conn, sql).await.map(|_| ()).map_err(DbError::from) }
     }
 

@@ -75,12 +75,37 @@ impl Driver for Postgres {
         Ok(())
     }
 
-    fn simple<'c>(conn: &'c mut PgConnection, sql: &'static str) -> impl std::future::Future<Output = DbResult<()>> + Send + 'c {
+    fn simple<'c>(conn: &'c mut PgConnection, sql: &'c str) -> impl std::future::Future<Output = DbResult<()>> + Send + 'c {
         async move { sqlx::Executor::execute(&mut *conn, sql).await.map(|_| ()).map_err(DbError::from) }
     }
 
     fn is_statement_timeout(err: &DbError) -> bool {
         err.sql_state.as_deref() == Some("57014")
+    }
+
+    /// Behind PgBouncer in transaction mode, startup `options` (statement
+    /// timeout, schema) are dropped and a session belongs to no one: they
+    /// are set again, locally, in every transaction, in the same round trip
+    /// as `BEGIN`.
+    fn begin_sql(config: &PoolConfig) -> String {
+        let mut sql = String::from("BEGIN");
+        if config.pgbouncer {
+            if let Some(t) = config.statement_timeout {
+                sql.push_str(&format!("; SET LOCAL statement_timeout = {}", t.as_millis()));
+            }
+            if let Some(schema) = &config.url.prisma.schema {
+                sql.push_str(&format!("; SET LOCAL search_path TO \"{}\"", schema.replace('"', "\"\"")));
+            }
+        }
+        sql
+    }
+
+    /// PgBouncer's transaction mode may hand the two exchanges of an
+    /// extended-protocol statement (prepare, then execute) to different
+    /// server connections: each statement runs in its own transaction, which
+    /// pins it to one. This costs two extra round trips per statement.
+    fn pins_statements(config: &PoolConfig) -> bool {
+        config.pgbouncer
     }
 
     fn sql(sql: &str) -> Cow<'_, str> {

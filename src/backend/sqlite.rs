@@ -64,7 +64,7 @@ impl Driver for Sqlite {
         Ok(())
     }
 
-    fn simple<'c>(conn: &'c mut SqliteConnection, sql: &'static str) -> impl std::future::Future<Output = DbResult<()>> + Send + 'c {
+    fn simple<'c>(conn: &'c mut SqliteConnection, sql: &'c str) -> impl std::future::Future<Output = DbResult<()>> + Send + 'c {
         async move { sqlx::Executor::execute(&mut *conn, sql).await.map(|_| ()).map_err(DbError::from) }
     }
 

@@ -49,6 +49,8 @@ pub struct PoolCore<DB: Driver> {
     /// A stack: the most recently returned connection is lent first, so the
     /// surplus ones stay idle long enough to be reaped.
     idle: Mutex<Vec<Idle<DB>>>,
+    /// `BEGIN` for this pool (see `Driver::begin_sql`).
+    begin_sql: String,
     /// Slots of lent connections, so `close()` can take them back.
     lent: Mutex<Vec<Weak<Slot<DB>>>>,
     /// SQLite: connections open one at a time, so several first connections
@@ -68,6 +70,7 @@ impl<DB: Driver> PoolCore<DB> {
             connect_options,
             idle: Mutex::new(Vec::new()),
             lent: Mutex::new(Vec::new()),
+            begin_sql: DB::begin_sql(&config),
             open_one_at_a_time: tokio::sync::Mutex::new(()),
             size: AtomicU32::new(0),
             opening: AtomicU32::new(0),
@@ -79,6 +82,10 @@ impl<DB: Driver> PoolCore<DB> {
     }
 
     /// Open connections (idle or lent), not counting those being opened.
+    pub fn begin_sql(&self) -> &str {
+        &self.begin_sql
+    }
+
     pub fn size(&self) -> u32 {
         self.size.load(Ordering::Acquire).saturating_sub(self.opening.load(Ordering::Acquire))
     }

@@ -66,8 +66,33 @@ impl<DB: Driver> Lease<DB> {
     }
 
     /// Runs a fixed statement (BEGIN, COMMIT, ROLLBACK) like any other.
-    pub async fn run_simple(&mut self, sql: &'static str) -> DbResult<()> {
+    pub async fn run_simple(&mut self, sql: &str) -> DbResult<()> {
         super::on_lease!(self, |conn| DB::simple(conn, sql))
+    }
+
+    /// Opens a transaction (the pool's own `BEGIN`, see `Driver::begin_sql`).
+    /// Until it ends, dropping the lease rolls back first.
+    pub async fn begin(&mut self) -> DbResult<()> {
+        let core = self.core.clone();
+        self.run_simple(core.begin_sql()).await?;
+        self.in_transaction = true;
+        Ok(())
+    }
+
+    /// Ends the transaction: COMMIT after a success, ROLLBACK after a
+    /// failure, whose error is the one reported.
+    pub async fn end<T>(&mut self, outcome: DbResult<T>) -> DbResult<T> {
+        let end = self.run_simple(if outcome.is_ok() { "COMMIT" } else { "ROLLBACK" }).await;
+        if end.is_ok() {
+            self.in_transaction = false;
+        }
+        let value = outcome?;
+        end.map(|_| value)
+    }
+
+    /// Whether each autocommit statement must be wrapped in a transaction.
+    pub fn pins_statements(&self) -> bool {
+        DB::pins_statements(&self.core.config)
     }
 
     /// One round trip; a failure means the connection is gone.

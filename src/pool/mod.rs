@@ -25,7 +25,7 @@ use sqlx::postgres::Postgres;
 use sqlx::sqlite::Sqlite;
 
 use self::core::PoolCore;
-use self::replicas::{is_unavailable, Replicas};
+use self::replicas::{is_read, is_unavailable, is_write_refused, Replicas};
 use self::shared::Shared;
 use crate::config::options::PoolConfig;
 use crate::config::url::{BackendKind, Target};
@@ -218,10 +218,11 @@ impl DbPool {
     /// not the `primary` view); a replica that is not serving is skipped
     /// from then on and the read runs on the primary.
     pub async fn query(&self, sql: &str, params: &[Param], first_only: bool) -> DbResult<Rows> {
-        if self.route_reads {
+        if self.route_reads && is_read(sql) {
             if let Some(replica) = self.inner.replicas.pick() {
                 match replica.pool.query_here(sql, params, first_only).await {
                     Err(e) if is_unavailable(&e) => replica.mark(false),
+                    Err(e) if is_write_refused(&e) => {}
                     other => return other,
                 }
             }
@@ -233,6 +234,11 @@ impl DbPool {
         let persistent = self.inner.config.statement_cache;
         self.counted(async move { with_core!(&self.inner.core, c => {
             let mut lease = c.acquire().await?;
+            if lease.pins_statements() {
+                lease.begin().await?;
+                let outcome = on_lease!(lease, |conn| run::fetch(conn, sql, params, persistent, first_only));
+                return lease.end(outcome).await;
+            }
             on_lease!(lease, |conn| run::fetch(conn, sql, params, persistent, first_only))
         })})
         .await
@@ -242,6 +248,11 @@ impl DbPool {
         let persistent = self.inner.config.statement_cache;
         self.counted(async move { with_core!(&self.inner.core, c => {
             let mut lease = c.acquire().await?;
+            if lease.pins_statements() {
+                lease.begin().await?;
+                let outcome = on_lease!(lease, |conn| run::execute(conn, sql, params, persistent));
+                return lease.end(outcome).await;
+            }
             on_lease!(lease, |conn| run::execute(conn, sql, params, persistent))
         })})
         .await

@@ -68,7 +68,44 @@ impl Replicas {
 }
 
 /// Failures that say "this server is not serving", as opposed to "your
-/// statement is wrong": only these move a read to the primary.
+/// statement is wrong": these skip the replica and move the read to the
+/// primary.
 pub fn is_unavailable(e: &DbError) -> bool {
     matches!(e.code, ErrorCode::ConnectionFailed | ErrorCode::PoolTimeout | ErrorCode::PoolClosed)
+}
+
+/// The statement wrote after all (a function with side effects, a CTE
+/// hiding an INSERT): PostgreSQL's 25006, MySQL's read-only error 1290/1792.
+/// The primary runs it; the replica stays in rotation.
+pub fn is_write_refused(e: &DbError) -> bool {
+    matches!(e.sql_state.as_deref(), Some("25006") | Some("HY000") if e.message.contains("read-only") || e.message.contains("read only"))
+}
+
+/// Whether a statement may go to a replica: it starts as a read, and a
+/// leading `WITH` hides no data-modifying statement. Everything else (an
+/// `INSERT … RETURNING` run through `query`) stays on the primary.
+pub fn is_read(sql: &str) -> bool {
+    match crate::sql::leading_keyword(sql).as_str() {
+        "SELECT" | "SHOW" | "VALUES" | "TABLE" | "EXPLAIN" => true,
+        "WITH" => {
+            let upper = sql.to_ascii_uppercase();
+            !["INSERT", "UPDATE", "DELETE", "MERGE"].iter().any(|w| upper.contains(w))
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_reads_go_to_replicas() {
+        assert!(is_read("SELECT 1"));
+        assert!(is_read("  (select * from t)"));
+        assert!(is_read("WITH a AS (SELECT 1) SELECT * FROM a"));
+        assert!(!is_read("WITH a AS (DELETE FROM t RETURNING id) SELECT * FROM a"));
+        assert!(!is_read("INSERT INTO t VALUES (1) RETURNING id"));
+        assert!(!is_read("UPDATE t SET a = 1 RETURNING a"));
+    }
 }

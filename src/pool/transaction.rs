@@ -45,8 +45,7 @@ pub struct DbTransaction {
 
 async fn open<DB: Driver>(core: &std::sync::Arc<super::core::PoolCore<DB>>) -> DbResult<Lease<DB>> {
     let mut lease = core.acquire().await?;
-    lease.in_transaction = true;
-    lease.run_simple(DB::BEGIN).await?;
+    lease.begin().await?;
     Ok(lease)
 }
 
@@ -136,7 +135,7 @@ impl DbTransaction {
     /// Ends the transaction with `sql` (COMMIT or ROLLBACK). The lease is
     /// released either way; if the statement failed, the lease still thinks
     /// it is inside a transaction and rolls back before reuse.
-    async fn finish(&self, sql: &'static str) -> DbResult<()> {
+    async fn finish(&self, sql: &str) -> DbResult<()> {
         self.finished.store(true, Ordering::Release);
         let taken = self.lease.lock().await.take();
         let result = match taken {
