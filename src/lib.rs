@@ -12,6 +12,8 @@ pub mod error;
 pub mod health;
 pub mod metrics;
 pub mod pool;
+#[cfg(test)]
+mod proptests;
 pub mod sessions;
 pub mod sql;
 pub mod value;
