@@ -71,6 +71,9 @@ pub fn read_statements(env: &Env, statements: Unknown) -> DbResult<Vec<Statement
             if type_of(raw_env, sql) != sys::ValueType::napi_string {
                 return Err(DbError::invalid_argument(format!("batch statement {i}: sql must be a string")));
             }
+            if read_string(raw_env, sql)?.contains('\0') {
+                return Err(DbError::invalid_argument(format!("batch statement {i}: sql contains a NUL character")));
+            }
             let mut params = ptr::null_mut();
             sys::napi_get_named_property(raw_env, item, c"params".as_ptr(), &mut params);
             out.push(Statement {

@@ -22,6 +22,11 @@ pub fn statement_args(env: &Env, sql: Unknown, params: Option<Unknown>) -> DbRes
         if sql.trim().is_empty() {
             return Err(DbError::invalid_argument("sql is empty"));
         }
+        // No database takes a NUL inside statement text (and SQLite's
+        // statement splitter would loop on one): refuse it here.
+        if sql.contains('\0') {
+            return Err(DbError::invalid_argument("sql contains a NUL character"));
+        }
         let params = match params {
             Some(p) => read_params(raw_env, p.raw())?,
             None => Vec::new(),

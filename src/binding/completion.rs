@@ -88,7 +88,7 @@ where
         local.pending.insert(local.next_id, deferred);
         Ok((local.next_id, local.queue.clone()))
     })?;
-    napi::bindgen_prelude::spawn(async move {
+    let mut task = Box::pin(async move {
         let outcome = AssertUnwindSafe(work).catch_unwind().await.unwrap_or_else(|panic| {
             let detail = panic
                 .downcast_ref::<&str>()
@@ -107,6 +107,18 @@ where
             }),
         );
     });
+    // The first poll runs here, on the JS thread, inside the runtime: the
+    // call takes its place in the pool's queue in the order JS made it
+    // (tokio would first-poll a burst of spawned tasks in its own order),
+    // and the statement is already sent by the time the call returns. The
+    // rest runs on tokio; a wake-up that lands before the task's first poll
+    // there is not lost, since every future re-checks its state when polled.
+    let waker = futures_util::task::noop_waker();
+    let mut cx = std::task::Context::from_waker(&waker);
+    let finished = napi::bindgen_prelude::within_runtime_if_available(|| task.as_mut().poll(&mut cx).is_ready());
+    if !finished {
+        napi::bindgen_prelude::spawn(task);
+    }
     Ok(PromiseRaw::new(raw_env, promise))
 }
 

@@ -70,7 +70,16 @@ pub fn read_options(env: &Env, options: Option<Unknown>) -> DbResult<RawOptions>
         for key in own_keys(env, obj)? {
             let k = std::ffi::CString::new(key.clone()).map_err(|_| DbError::invalid_argument("bad option name"))?;
             let mut value = ptr::null_mut();
-            sys::napi_get_named_property(env, obj, k.as_ptr(), &mut value);
+            if sys::napi_get_named_property(env, obj, k.as_ptr(), &mut value) != sys::Status::napi_ok {
+                // A getter threw: clear its exception and report the option.
+                let mut pending = false;
+                sys::napi_is_exception_pending(env, &mut pending);
+                if pending {
+                    let mut exception = ptr::null_mut();
+                    sys::napi_get_and_clear_last_exception(env, &mut exception);
+                }
+                return Err(DbError::invalid_argument(format!("option {key} could not be read (its getter threw)")));
+            }
             let raw = match type_of(env, value) {
                 sys::ValueType::napi_undefined | sys::ValueType::napi_null => continue,
                 sys::ValueType::napi_number => {

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use crate::config::redact::redact_credentials;
-use crate::config::url::{BackendKind, DatabaseUrl};
+use crate::config::url::{BackendKind, DatabaseUrl, Target};
 use crate::error::{DbError, DbResult};
 
 pub const DEFAULT_URL: &str = "file:./dev.sqlite";
@@ -113,7 +113,21 @@ impl PoolConfig {
             Some(other) => return Err(wrong_type("url", "a string", other)),
         };
         let url = DatabaseUrl::parse(&url_text)?;
-        let url_text = redact_credentials(&url_text);
+        // A SQLite URL is shown by what it opens (it needs no credentials,
+        // and odd ones would defeat the URL-shaped redaction).
+        let url_text = match &url.target {
+            Target::SqliteMemory => "sqlite::memory:".to_owned(),
+            Target::SqliteFile(path) => {
+                // `sqlite://user:secret@host/x` is a path to SQLite, but it
+                // reads as credentials to a person: mask them all the same.
+                let shown = path.display().to_string();
+                match shown.rfind('@') {
+                    Some(at) => format!("file:***{}", &shown[at..]),
+                    None => format!("file:{shown}"),
+                }
+            }
+            Target::Server(_) => redact_credentials(&url_text),
+        };
         let read_replicas = match raw.get("readReplicaUrls") {
             None => Vec::new(),
             Some(RawValue::TextList(list)) => list
