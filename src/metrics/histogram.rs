@@ -160,6 +160,21 @@ mod tests {
         assert_eq!(cum[2], 100);
     }
 
+    /// Not a check: prints what recording costs, for the closing note and
+    /// the README (`cargo test --release --lib record_cost -- --ignored --nocapture`).
+    #[test]
+    #[ignore]
+    fn record_cost() {
+        let h = Histogram::default();
+        let n = 10_000_000u64;
+        let started = std::time::Instant::now();
+        for i in 0..n {
+            h.record(Duration::from_nanos(i % 1_000_000));
+        }
+        let per = started.elapsed().as_nanos() as f64 / n as f64;
+        println!("Histogram::record: {per:.1} ns per sample ({} samples)", h.count());
+    }
+
     #[test]
     fn empty_histogram_reports_zeros() {
         assert_eq!(Histogram::default().summary(), Summary::default());
