@@ -40,6 +40,7 @@ pub struct DbTransaction {
     lease: Mutex<Option<AnyLease>>,
     pool: DbPool,
     finished: Arc<AtomicBool>,
+    leak_counted: Arc<AtomicBool>,
     pub opened_at: Instant,
 }
 
@@ -60,28 +61,40 @@ impl DbTransaction {
             lease: Mutex::new(Some(lease)),
             pool: pool.clone(),
             finished: Arc::new(AtomicBool::new(false)),
+            leak_counted: Arc::new(AtomicBool::new(false)),
             opened_at: Instant::now(),
         };
         tx.watch_for_leak();
         Ok(tx)
     }
 
-    /// Counts a leak (`leaksDetected`) if the transaction is still open
-    /// after `leakDetectionMs`. The JS layer emits the warning with the
-    /// stack of the `begin()` call; this keeps the count in Rust.
+    /// Counts a leak (`leaksDetected`) once the transaction has been open
+    /// for `leakDetectionMs`: when a timer finds it still open, or when it
+    /// finishes past that age (whichever comes first, once), so the count
+    /// agrees with the JS layer's warning, which has its own timer and the
+    /// stack of the `begin()` call. A transaction dropped unfinished was
+    /// rolled back by the pool: not counted.
     fn watch_for_leak(&self) {
         let Some(limit) = self.pool.config().leak_detection else { return };
         let finished = Arc::downgrade(&self.finished);
+        let counted = self.leak_counted.clone();
         let shared = self.pool.shared().clone();
         shared.runtime.clone().spawn(async move {
             tokio::time::sleep(limit).await;
-            // A transaction already dropped was rolled back: not a leak.
             if let Some(finished) = finished.upgrade() {
-                if !finished.load(Ordering::Acquire) {
+                if !finished.load(Ordering::Acquire) && !counted.swap(true, Ordering::AcqRel) {
                     crate::metrics::Metrics::count(&shared.metrics.leaks_detected);
                 }
             }
         });
+    }
+
+    fn count_leak_if_overdue(&self) {
+        if let Some(limit) = self.pool.config().leak_detection {
+            if self.opened_at.elapsed() >= limit && !self.leak_counted.swap(true, Ordering::AcqRel) {
+                crate::metrics::Metrics::count(&self.pool.shared().metrics.leaks_detected);
+            }
+        }
     }
 
     /// True once commit or rollback was asked for (even if still running).
@@ -136,6 +149,7 @@ impl DbTransaction {
     /// released either way; if the statement failed, the lease still thinks
     /// it is inside a transaction and rolls back before reuse.
     async fn finish(&self, sql: &str) -> DbResult<()> {
+        self.count_leak_if_overdue();
         self.finished.store(true, Ordering::Release);
         let taken = self.lease.lock().await.take();
         let result = match taken {
