@@ -135,9 +135,10 @@ impl DbError {
                 ErrorCode::PoolTimeout,
                 "timed out waiting for a connection from the pool",
             ),
-            sqlx::Error::Io(io) => {
-                DbError::new(ErrorCode::ConnectionFailed, format!("connection failed: {io}"))
-            }
+            sqlx::Error::Io(io) => DbError::new(
+                ErrorCode::ConnectionFailed,
+                format!("connection failed: {io}"),
+            ),
             sqlx::Error::Tls(t) => {
                 DbError::new(ErrorCode::ConnectionFailed, format!("TLS failed: {t}"))
             }
@@ -145,9 +146,10 @@ impl DbError {
                 ErrorCode::ConnectionFailed,
                 format!("protocol error, the connection was dropped: {p}"),
             ),
-            sqlx::Error::Configuration(c) => {
-                DbError::new(ErrorCode::InvalidUrl, format!("invalid connection options: {c}"))
-            }
+            sqlx::Error::Configuration(c) => DbError::new(
+                ErrorCode::InvalidUrl,
+                format!("invalid connection options: {c}"),
+            ),
             sqlx::Error::WorkerCrashed => DbError::new(
                 ErrorCode::ConnectionFailed,
                 "the SQLite worker thread stopped; the connection is gone",

@@ -26,9 +26,22 @@ fn any_raw_value() -> impl Strategy<Value = RawValue> {
 }
 
 const OPTION_NAMES: &[&str] = &[
-    "url", "maxConnections", "minConnections", "acquireTimeoutMs", "connectTimeoutMs", "idleTimeoutMs",
-    "maxLifetimeMs", "statementTimeoutMs", "leakDetectionMs", "healthCheckIntervalMs",
-    "sessionCleanupIntervalMs", "statementCache", "applicationName", "pgbouncer", "readReplicaUrls", "bogus",
+    "url",
+    "maxConnections",
+    "minConnections",
+    "acquireTimeoutMs",
+    "connectTimeoutMs",
+    "idleTimeoutMs",
+    "maxLifetimeMs",
+    "statementTimeoutMs",
+    "leakDetectionMs",
+    "healthCheckIntervalMs",
+    "sessionCleanupIntervalMs",
+    "statementCache",
+    "applicationName",
+    "pgbouncer",
+    "readReplicaUrls",
+    "bogus",
 ];
 
 proptest! {

@@ -46,7 +46,10 @@ pub trait Driver: Database + HasStatementCache {
 
     /// Runs a fixed statement (`BEGIN`, `COMMIT`, `ROLLBACK`) without
     /// preparing it.
-    fn simple<'c>(conn: &'c mut Self::Connection, sql: &'c str) -> impl Future<Output = DbResult<()>> + Send + 'c;
+    fn simple<'c>(
+        conn: &'c mut Self::Connection,
+        sql: &'c str,
+    ) -> impl Future<Output = DbResult<()>> + Send + 'c;
 
     /// True when the server's error means "your statement ran too long".
     fn is_statement_timeout(err: &DbError) -> bool;
@@ -145,7 +148,11 @@ pub fn parse_text_timestamp(text: &str) -> Option<f64> {
     if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
         return Some(dt.timestamp_millis() as f64);
     }
-    for fmt in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M"] {
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+    ] {
         if let Ok(n) = NaiveDateTime::parse_from_str(t, fmt) {
             return Some(n.and_utc().timestamp_millis() as f64);
         }
@@ -167,9 +174,15 @@ mod tests {
 
     #[test]
     fn text_timestamps() {
-        assert_eq!(parse_text_timestamp("1970-01-01T00:00:01.500Z"), Some(1500.0));
+        assert_eq!(
+            parse_text_timestamp("1970-01-01T00:00:01.500Z"),
+            Some(1500.0)
+        );
         assert_eq!(parse_text_timestamp("1970-01-01 00:00:02"), Some(2000.0));
-        assert_eq!(parse_text_timestamp("1970-01-01 00:00:02.25+00:00"), Some(2250.0));
+        assert_eq!(
+            parse_text_timestamp("1970-01-01 00:00:02.25+00:00"),
+            Some(2250.0)
+        );
         assert_eq!(parse_text_timestamp("1970-01-02"), Some(86_400_000.0));
         assert_eq!(parse_text_timestamp("yesterday"), None);
     }

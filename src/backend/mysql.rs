@@ -4,18 +4,21 @@
 use std::str::FromStr;
 use std::sync::Arc;
 
-use sqlx::mysql::{MySql, MySqlArguments, MySqlConnectOptions, MySqlConnection, MySqlQueryResult, MySqlRow, MySqlSslMode, MySqlTypeInfo};
+use sqlx::mysql::{
+    MySql, MySqlArguments, MySqlConnectOptions, MySqlConnection, MySqlQueryResult, MySqlRow,
+    MySqlSslMode, MySqlTypeInfo,
+};
 use sqlx::types::chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use sqlx::{Executor, Row, TypeInfo};
 
 use super::{bind_error, decode_columns, Driver};
-use sqlx::Arguments;
 use crate::config::options::PoolConfig;
 use crate::config::url::{BackendKind, Target};
 use crate::error::{DbError, DbResult, ErrorCode};
 use crate::pool::deadline::Deadline;
 use crate::value::cell::ExecuteResult;
 use crate::value::{Cell, Param};
+use sqlx::Arguments;
 
 pub fn connect_options(config: &PoolConfig) -> DbResult<MySqlConnectOptions> {
     let Target::Server(url) = &config.url.target else {
@@ -33,9 +36,15 @@ pub fn connect_options(config: &PoolConfig) -> DbResult<MySqlConnectOptions> {
             "require" | "required" => "REQUIRED",
             "verify-ca" | "verify_ca" => "VERIFY_CA",
             "verify-full" | "verify_identity" => "VERIFY_IDENTITY",
-            other => return Err(DbError::invalid_url(format!("sslmode '{other}' is not understood for MySQL"))),
+            other => {
+                return Err(DbError::invalid_url(format!(
+                    "sslmode '{other}' is not understood for MySQL"
+                )))
+            }
         };
-        opts = opts.ssl_mode(MySqlSslMode::from_str(mapped).map_err(|e| DbError::invalid_url(e.to_string()))?);
+        opts = opts.ssl_mode(
+            MySqlSslMode::from_str(mapped).map_err(|e| DbError::invalid_url(e.to_string()))?,
+        );
     }
     Ok(opts)
 }
@@ -50,7 +59,11 @@ impl Driver for MySql {
     /// MariaDB enforces `max_statement_time` (seconds) for every statement;
     /// MySQL's `max_execution_time` (ms) covers SELECTs only. Set whichever
     /// the server knows.
-    async fn prepare(conn: &mut MySqlConnection, config: &PoolConfig, _: Arc<Deadline>) -> DbResult<()> {
+    async fn prepare(
+        conn: &mut MySqlConnection,
+        config: &PoolConfig,
+        _: Arc<Deadline>,
+    ) -> DbResult<()> {
         if let Some(t) = config.statement_timeout {
             let mariadb = format!("SET SESSION max_statement_time = {:.3}", t.as_secs_f64());
             if (&mut *conn).execute(mariadb.as_str()).await.is_err() {
@@ -61,15 +74,25 @@ impl Driver for MySql {
         Ok(())
     }
 
-    fn simple<'c>(conn: &'c mut MySqlConnection, sql: &'c str) -> impl std::future::Future<Output = DbResult<()>> + Send + 'c {
-        async move { sqlx::Executor::execute(&mut *conn, sql).await.map(|_| ()).map_err(DbError::from) }
+    fn simple<'c>(
+        conn: &'c mut MySqlConnection,
+        sql: &'c str,
+    ) -> impl std::future::Future<Output = DbResult<()>> + Send + 'c {
+        async move {
+            sqlx::Executor::execute(&mut *conn, sql)
+                .await
+                .map(|_| ())
+                .map_err(DbError::from)
+        }
     }
 
     fn is_statement_timeout(err: &DbError) -> bool {
         // MariaDB ER_STATEMENT_TIMEOUT (70100), MySQL ER_QUERY_TIMEOUT (3024).
         err.sql_state.as_deref() == Some("70100")
             || err.message.contains("max_statement_time")
-            || err.message.contains("maximum statement execution time exceeded")
+            || err
+                .message
+                .contains("maximum statement execution time exceeded")
     }
 
     fn add<'q>(args: &mut MySqlArguments, param: &'q Param) -> DbResult<()> {
@@ -91,7 +114,6 @@ impl Driver for MySql {
         decode_columns(row, out, |i, ty| decode_value(row, i, ty))
     }
 
-
     fn execute_result(result: &MySqlQueryResult, _sql: &str) -> ExecuteResult {
         let id = result.last_insert_id();
         ExecuteResult {
@@ -102,19 +124,28 @@ impl Driver for MySql {
 }
 
 fn decode_value(row: &MySqlRow, i: usize, ty: &MySqlTypeInfo) -> DbResult<Cell> {
-    let get = |e: sqlx::Error| DbError::new(ErrorCode::QueryFailed, format!("could not decode column {i} ({}): {e}", ty.name()));
+    let get = |e: sqlx::Error| {
+        DbError::new(
+            ErrorCode::QueryFailed,
+            format!("could not decode column {i} ({}): {e}", ty.name()),
+        )
+    };
     let name = ty.name();
     Ok(match name {
         "BOOLEAN" => Cell::Bool(row.try_get_unchecked::<i8, _>(i).map_err(get)? != 0),
-        "TINYINT" | "SMALLINT" | "INT" | "MEDIUMINT" | "BIGINT" => Cell::Int(row.try_get_unchecked(i).map_err(get)?),
-        "TINYINT UNSIGNED" | "SMALLINT UNSIGNED" | "INT UNSIGNED" | "MEDIUMINT UNSIGNED" | "BIGINT UNSIGNED" | "YEAR" => {
-            Cell::UInt(row.try_get_unchecked(i).map_err(get)?)
+        "TINYINT" | "SMALLINT" | "INT" | "MEDIUMINT" | "BIGINT" => {
+            Cell::Int(row.try_get_unchecked(i).map_err(get)?)
         }
+        "TINYINT UNSIGNED" | "SMALLINT UNSIGNED" | "INT UNSIGNED" | "MEDIUMINT UNSIGNED"
+        | "BIGINT UNSIGNED" | "YEAR" => Cell::UInt(row.try_get_unchecked(i).map_err(get)?),
         "FLOAT" => Cell::Float(row.try_get_unchecked::<f32, _>(i).map_err(get)? as f64),
         "DOUBLE" => Cell::Float(row.try_get_unchecked(i).map_err(get)?),
         "DECIMAL" => Cell::Decimal(row.try_get_unchecked(i).map_err(get)?),
         "DATETIME" | "TIMESTAMP" => Cell::Timestamp(
-            row.try_get_unchecked::<NaiveDateTime, _>(i).map_err(get)?.and_utc().timestamp_millis() as f64,
+            row.try_get_unchecked::<NaiveDateTime, _>(i)
+                .map_err(get)?
+                .and_utc()
+                .timestamp_millis() as f64,
         ),
         "DATE" => Cell::Timestamp(
             row.try_get_unchecked::<NaiveDate, _>(i)
@@ -122,7 +153,11 @@ fn decode_value(row: &MySqlRow, i: usize, ty: &MySqlTypeInfo) -> DbResult<Cell> 
                 .and_hms_opt(0, 0, 0)
                 .map_or(0.0, |d| d.and_utc().timestamp_millis() as f64),
         ),
-        "TIME" => Cell::Text(row.try_get_unchecked::<NaiveTime, _>(i).map_err(get)?.to_string()),
+        "TIME" => Cell::Text(
+            row.try_get_unchecked::<NaiveTime, _>(i)
+                .map_err(get)?
+                .to_string(),
+        ),
         "JSON" => {
             let bytes: &[u8] = row.try_get_unchecked(i).map_err(get)?;
             match serde_json::from_slice(bytes) {
@@ -130,9 +165,8 @@ fn decode_value(row: &MySqlRow, i: usize, ty: &MySqlTypeInfo) -> DbResult<Cell> 
                 Err(_) => Cell::Text(String::from_utf8_lossy(bytes).into_owned()),
             }
         }
-        "BINARY" | "VARBINARY" | "TINYBLOB" | "BLOB" | "MEDIUMBLOB" | "LONGBLOB" | "GEOMETRY" | "BIT" => {
-            Cell::Bytes(row.try_get_unchecked(i).map_err(get)?)
-        }
+        "BINARY" | "VARBINARY" | "TINYBLOB" | "BLOB" | "MEDIUMBLOB" | "LONGBLOB" | "GEOMETRY"
+        | "BIT" => Cell::Bytes(row.try_get_unchecked(i).map_err(get)?),
         "NULL" => Cell::Null,
         _ => Cell::Text(row.try_get_unchecked(i).map_err(get)?),
     })

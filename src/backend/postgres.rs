@@ -5,16 +5,14 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use sqlx::postgres::{
-    PgArgumentBuffer, PgArguments, PgConnectOptions, PgConnection, PgQueryResult, PgRow, PgSslMode, PgTypeInfo, PgTypeKind,
-    Postgres,
+    PgArgumentBuffer, PgArguments, PgConnectOptions, PgConnection, PgQueryResult, PgRow, PgSslMode,
+    PgTypeInfo, PgTypeKind, Postgres,
 };
 use sqlx::types::chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use sqlx::types::{Json, Uuid};
 use sqlx::{encode::IsNull, Row, TypeInfo};
 
 use super::{bind_error, decode_columns, postgres_params, Driver, Inferred};
-use futures_util::future::BoxFuture;
-use sqlx::Arguments;
 use crate::config::options::PoolConfig;
 use crate::config::url::{BackendKind, Target};
 use crate::error::{DbError, DbResult, ErrorCode};
@@ -23,6 +21,8 @@ use crate::sql::placeholders::to_numbered;
 use crate::value::cell::ExecuteResult;
 use crate::value::numeric::pg_numeric_to_string;
 use crate::value::{Cell, Param};
+use futures_util::future::BoxFuture;
+use sqlx::Arguments;
 
 pub fn connect_options(config: &PoolConfig) -> DbResult<PgConnectOptions> {
     let Target::Server(url) = &config.url.target else {
@@ -75,8 +75,16 @@ impl Driver for Postgres {
         Ok(())
     }
 
-    fn simple<'c>(conn: &'c mut PgConnection, sql: &'c str) -> impl std::future::Future<Output = DbResult<()>> + Send + 'c {
-        async move { sqlx::Executor::execute(&mut *conn, sql).await.map(|_| ()).map_err(DbError::from) }
+    fn simple<'c>(
+        conn: &'c mut PgConnection,
+        sql: &'c str,
+    ) -> impl std::future::Future<Output = DbResult<()>> + Send + 'c {
+        async move {
+            sqlx::Executor::execute(&mut *conn, sql)
+                .await
+                .map(|_| ())
+                .map_err(DbError::from)
+        }
     }
 
     fn is_statement_timeout(err: &DbError) -> bool {
@@ -91,10 +99,16 @@ impl Driver for Postgres {
         let mut sql = String::from("BEGIN");
         if config.pgbouncer {
             if let Some(t) = config.statement_timeout {
-                sql.push_str(&format!("; SET LOCAL statement_timeout = {}", t.as_millis()));
+                sql.push_str(&format!(
+                    "; SET LOCAL statement_timeout = {}",
+                    t.as_millis()
+                ));
             }
             if let Some(schema) = &config.url.prisma.schema {
-                sql.push_str(&format!("; SET LOCAL search_path TO \"{}\"", schema.replace('"', "\"\"")));
+                sql.push_str(&format!(
+                    "; SET LOCAL search_path TO \"{}\"",
+                    schema.replace('"', "\"\"")
+                ));
             }
         }
         sql
@@ -121,8 +135,9 @@ impl Driver for Postgres {
             Param::Text(s) => args.add(s.as_str()),
             Param::Bytes(b) => args.add(b.as_slice()),
             Param::Json(s) => {
-                let raw = serde_json::value::RawValue::from_string(s.clone())
-                    .map_err(|e| DbError::invalid_argument(format!("parameter is not valid JSON: {e}")))?;
+                let raw = serde_json::value::RawValue::from_string(s.clone()).map_err(|e| {
+                    DbError::invalid_argument(format!("parameter is not valid JSON: {e}"))
+                })?;
                 args.add(Json(raw))
             }
             // As a UTC wall-clock `timestamp`, as Prisma writes `timestamp(3)`.
@@ -145,7 +160,8 @@ impl Driver for Postgres {
             if !persistent || params.is_empty() {
                 return Ok(None);
             }
-            let declared: Vec<PgTypeInfo> = params.iter().map(postgres_params::declared_type).collect();
+            let declared: Vec<PgTypeInfo> =
+                params.iter().map(postgres_params::declared_type).collect();
             let types = prepared_types(conn, sql, &declared).await?;
             if postgres_params::all_encodable(params, &types) {
                 return Ok(Some(Inferred { sql: None, types }));
@@ -153,9 +169,15 @@ impl Driver for Postgres {
             // The cached statement was prepared for other JS types where
             // nothing in the SQL constrains them (`SELECT ?` with a number,
             // then a string). Keep one variant per type signature.
-            let variant = format!("{sql}\n/* shopify-db-pool: {} */", postgres_params::signature(&declared));
+            let variant = format!(
+                "{sql}\n/* shopify-db-pool: {} */",
+                postgres_params::signature(&declared)
+            );
             let types = prepared_types(conn, &variant, &declared).await?;
-            Ok(Some(Inferred { sql: Some(variant), types }))
+            Ok(Some(Inferred {
+                sql: Some(variant),
+                types,
+            }))
         })
     }
 
@@ -175,7 +197,8 @@ impl Driver for Postgres {
             )));
         }
         for (index, (param, ty)) in params.iter().zip(types).enumerate() {
-            args.add(postgres_params::encode(param, ty, index)?).map_err(bind_error)?;
+            args.add(postgres_params::encode(param, ty, index)?)
+                .map_err(bind_error)?;
         }
         Ok(args)
     }
@@ -184,33 +207,62 @@ impl Driver for Postgres {
         decode_columns(row, out, |i, ty| decode_value(row, i, ty))
     }
 
-
     fn execute_result(result: &PgQueryResult, _sql: &str) -> ExecuteResult {
         // PostgreSQL has no implicit insert id: use `RETURNING id`.
-        ExecuteResult { rows_affected: result.rows_affected(), last_insert_id: None }
+        ExecuteResult {
+            rows_affected: result.rows_affected(),
+            last_insert_id: None,
+        }
     }
 }
 
 fn decode_value(row: &PgRow, i: usize, ty: &PgTypeInfo) -> DbResult<Cell> {
-    let get = |e: sqlx::Error| DbError::new(ErrorCode::QueryFailed, format!("could not decode column {i} ({}): {e}", ty.name()));
+    let get = |e: sqlx::Error| {
+        DbError::new(
+            ErrorCode::QueryFailed,
+            format!("could not decode column {i} ({}): {e}", ty.name()),
+        )
+    };
     Ok(match ty.name() {
         "BOOL" => Cell::Bool(row.try_get_unchecked(i).map_err(get)?),
         "INT2" => Cell::Int(row.try_get_unchecked::<i16, _>(i).map_err(get)? as i64),
         "INT4" => Cell::Int(row.try_get_unchecked::<i32, _>(i).map_err(get)? as i64),
         "INT8" => Cell::Int(row.try_get_unchecked(i).map_err(get)?),
-        "OID" => Cell::Int(row.try_get_unchecked::<sqlx::postgres::types::Oid, _>(i).map_err(get)?.0 as i64),
+        "OID" => Cell::Int(
+            row.try_get_unchecked::<sqlx::postgres::types::Oid, _>(i)
+                .map_err(get)?
+                .0 as i64,
+        ),
         "FLOAT4" => Cell::Float(row.try_get_unchecked::<f32, _>(i).map_err(get)? as f64),
         "FLOAT8" => Cell::Float(row.try_get_unchecked(i).map_err(get)?),
         "NUMERIC" => {
             let bytes: &[u8] = row.try_get_unchecked(i).map_err(get)?;
-            Cell::Decimal(pg_numeric_to_string(bytes).ok_or_else(|| get(sqlx::Error::Decode("malformed NUMERIC".into())))?)
+            Cell::Decimal(
+                pg_numeric_to_string(bytes)
+                    .ok_or_else(|| get(sqlx::Error::Decode("malformed NUMERIC".into())))?,
+            )
         }
         "BYTEA" => Cell::Bytes(row.try_get_unchecked(i).map_err(get)?),
-        "UUID" => Cell::Text(row.try_get_unchecked::<Uuid, _>(i).map_err(get)?.to_string()),
-        "JSON" | "JSONB" => Cell::Json(row.try_get_unchecked::<Json<serde_json::Value>, _>(i).map_err(get)?.0),
-        "TIMESTAMPTZ" => Cell::Timestamp(row.try_get_unchecked::<DateTime<Utc>, _>(i).map_err(get)?.timestamp_millis() as f64),
+        "UUID" => Cell::Text(
+            row.try_get_unchecked::<Uuid, _>(i)
+                .map_err(get)?
+                .to_string(),
+        ),
+        "JSON" | "JSONB" => Cell::Json(
+            row.try_get_unchecked::<Json<serde_json::Value>, _>(i)
+                .map_err(get)?
+                .0,
+        ),
+        "TIMESTAMPTZ" => Cell::Timestamp(
+            row.try_get_unchecked::<DateTime<Utc>, _>(i)
+                .map_err(get)?
+                .timestamp_millis() as f64,
+        ),
         "TIMESTAMP" => Cell::Timestamp(
-            row.try_get_unchecked::<NaiveDateTime, _>(i).map_err(get)?.and_utc().timestamp_millis() as f64,
+            row.try_get_unchecked::<NaiveDateTime, _>(i)
+                .map_err(get)?
+                .and_utc()
+                .timestamp_millis() as f64,
         ),
         "DATE" => Cell::Timestamp(
             row.try_get_unchecked::<NaiveDate, _>(i)
@@ -218,13 +270,35 @@ fn decode_value(row: &PgRow, i: usize, ty: &PgTypeInfo) -> DbResult<Cell> {
                 .and_hms_opt(0, 0, 0)
                 .map_or(0.0, |d| d.and_utc().timestamp_millis() as f64),
         ),
-        "TIME" => Cell::Text(row.try_get_unchecked::<NaiveTime, _>(i).map_err(get)?.to_string()),
-        "INT2[]" => json_array(row.try_get_unchecked::<Vec<Option<i16>>, _>(i).map_err(get)?),
-        "INT4[]" => json_array(row.try_get_unchecked::<Vec<Option<i32>>, _>(i).map_err(get)?),
-        "INT8[]" => json_array(row.try_get_unchecked::<Vec<Option<i64>>, _>(i).map_err(get)?),
-        "FLOAT8[]" => json_array(row.try_get_unchecked::<Vec<Option<f64>>, _>(i).map_err(get)?),
-        "BOOL[]" => json_array(row.try_get_unchecked::<Vec<Option<bool>>, _>(i).map_err(get)?),
-        "TEXT[]" | "VARCHAR[]" => json_array(row.try_get_unchecked::<Vec<Option<String>>, _>(i).map_err(get)?),
+        "TIME" => Cell::Text(
+            row.try_get_unchecked::<NaiveTime, _>(i)
+                .map_err(get)?
+                .to_string(),
+        ),
+        "INT2[]" => json_array(
+            row.try_get_unchecked::<Vec<Option<i16>>, _>(i)
+                .map_err(get)?,
+        ),
+        "INT4[]" => json_array(
+            row.try_get_unchecked::<Vec<Option<i32>>, _>(i)
+                .map_err(get)?,
+        ),
+        "INT8[]" => json_array(
+            row.try_get_unchecked::<Vec<Option<i64>>, _>(i)
+                .map_err(get)?,
+        ),
+        "FLOAT8[]" => json_array(
+            row.try_get_unchecked::<Vec<Option<f64>>, _>(i)
+                .map_err(get)?,
+        ),
+        "BOOL[]" => json_array(
+            row.try_get_unchecked::<Vec<Option<bool>>, _>(i)
+                .map_err(get)?,
+        ),
+        "TEXT[]" | "VARCHAR[]" => json_array(
+            row.try_get_unchecked::<Vec<Option<String>>, _>(i)
+                .map_err(get)?,
+        ),
         "UUID[]" => json_array(
             row.try_get_unchecked::<Vec<Option<Uuid>>, _>(i)
                 .map_err(get)?
@@ -247,17 +321,27 @@ fn decode_value(row: &PgRow, i: usize, ty: &PgTypeInfo) -> DbResult<Cell> {
 }
 
 fn is_textual(name: &str) -> bool {
-    matches!(name, "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" | "CHAR" | "UNKNOWN" | "XML" | "CITEXT" | "citext")
+    matches!(
+        name,
+        "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" | "CHAR" | "UNKNOWN" | "XML" | "CITEXT" | "citext"
+    )
 }
 
 fn json_array<T: serde::Serialize>(values: Vec<T>) -> Cell {
     Cell::Json(serde_json::to_value(values).unwrap_or(serde_json::Value::Null))
 }
 
-async fn prepared_types(conn: &mut PgConnection, sql: &str, declared: &[PgTypeInfo]) -> DbResult<Vec<PgTypeInfo>> {
+async fn prepared_types(
+    conn: &mut PgConnection,
+    sql: &str,
+    declared: &[PgTypeInfo],
+) -> DbResult<Vec<PgTypeInfo>> {
     let statement = sqlx::Executor::prepare_with(&mut *conn, sql, declared).await?;
     match sqlx::Statement::parameters(&statement) {
         Some(sqlx::Either::Left(types)) => Ok(types.to_vec()),
-        _ => Err(DbError::new(ErrorCode::Internal, "PostgreSQL described no parameter types")),
+        _ => Err(DbError::new(
+            ErrorCode::Internal,
+            "PostgreSQL described no parameter types",
+        )),
     }
 }

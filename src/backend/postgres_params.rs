@@ -41,14 +41,25 @@ pub fn declared_type(p: &Param) -> PgTypeInfo {
 
 /// True when every value can be sent as the statement's type.
 pub fn all_encodable(params: &[Param], types: &[PgTypeInfo]) -> bool {
-    params.len() == types.len() && params.iter().zip(types).enumerate().all(|(i, (p, t))| encode(p, t, i).is_ok())
+    params.len() == types.len()
+        && params
+            .iter()
+            .zip(types)
+            .enumerate()
+            .all(|(i, (p, t))| encode(p, t, i).is_ok())
 }
 
 /// A short name for a list of declared types, e.g. `int8,unknown,bool`.
 pub fn signature(declared: &[PgTypeInfo]) -> String {
     declared
         .iter()
-        .map(|t| if t.oid().map_or(true, |o| o.0 == 0) { "unknown".to_owned() } else { t.name().to_ascii_lowercase() })
+        .map(|t| {
+            if t.oid().map_or(true, |o| o.0 == 0) {
+                "unknown".to_owned()
+            } else {
+                t.name().to_ascii_lowercase()
+            }
+        })
         .collect::<Vec<_>>()
         .join(",")
 }
@@ -67,7 +78,10 @@ impl sqlx::Type<Postgres> for Wire {
 }
 
 impl<'q> sqlx::Encode<'q, Postgres> for Wire {
-    fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, sqlx::error::BoxDynError> {
+    fn encode_by_ref(
+        &self,
+        buf: &mut PgArgumentBuffer,
+    ) -> Result<IsNull, sqlx::error::BoxDynError> {
         match &self.bytes {
             None => Ok(IsNull::Yes),
             Some(b) => {
@@ -85,14 +99,20 @@ impl<'q> sqlx::Encode<'q, Postgres> for Wire {
 /// Encodes `param` as the server's type `ty` for parameter `index`.
 pub fn encode(param: &Param, ty: &PgTypeInfo, index: usize) -> DbResult<Wire> {
     if matches!(param, Param::Null) {
-        return Ok(Wire { ty: ty.clone(), bytes: None });
+        return Ok(Wire {
+            ty: ty.clone(),
+            bytes: None,
+        });
     }
     let bytes = match ty.kind() {
         PgTypeKind::Array(element) => encode_array(param, element, index)?,
         PgTypeKind::Enum(_) => text_of(param, ty, index)?.into_bytes(),
         _ => encode_scalar(param, ty, index)?,
     };
-    Ok(Wire { ty: ty.clone(), bytes: Some(bytes) })
+    Ok(Wire {
+        ty: ty.clone(),
+        bytes: Some(bytes),
+    })
 }
 
 fn refuse(param: &Param, ty: &PgTypeInfo, index: usize, why: &str) -> DbError {
@@ -186,8 +206,10 @@ fn encode_scalar(param: &Param, ty: &PgTypeInfo, index: usize) -> DbResult<Vec<u
 }
 
 fn text_like(ty: &PgTypeInfo) -> bool {
-    matches!(ty.name(), "TEXT" | "VARCHAR" | "BPCHAR" | "CHAR" | "NAME" | "UNKNOWN" | "XML")
-        || ty.name().eq_ignore_ascii_case("citext")
+    matches!(
+        ty.name(),
+        "TEXT" | "VARCHAR" | "BPCHAR" | "CHAR" | "NAME" | "UNKNOWN" | "XML"
+    ) || ty.name().eq_ignore_ascii_case("citext")
 }
 
 /// What a value means as text (how node-postgres would send it).
@@ -201,7 +223,9 @@ fn text_of(param: &Param, ty: &PgTypeInfo, index: usize) -> DbResult<String> {
             .ok_or_else(|| refuse(param, ty, index, "out of range"))?
             .format("%Y-%m-%dT%H:%M:%S%.3fZ")
             .to_string(),
-        Param::Bytes(b) => String::from_utf8(b.clone()).map_err(|_| refuse(param, ty, index, "not UTF-8"))?,
+        Param::Bytes(b) => {
+            String::from_utf8(b.clone()).map_err(|_| refuse(param, ty, index, "not UTF-8"))?
+        }
         Param::Null => String::new(),
     })
 }
@@ -230,12 +254,15 @@ fn json_text(param: &Param) -> Option<String> {
         Param::Json(s) => Some(s.clone()),
         // A string is JSON text (as with node-postgres); anything else is
         // turned into its JSON form.
-        Param::Text(s) => serde_json::from_str::<serde_json::Value>(s).ok().map(|_| s.clone()),
+        Param::Text(s) => serde_json::from_str::<serde_json::Value>(s)
+            .ok()
+            .map(|_| s.clone()),
         Param::Int(i) => Some(i.to_string()),
         Param::Float(f) => Some(serde_json::Value::from(*f).to_string()),
         Param::Bool(b) => Some(b.to_string()),
-        Param::Timestamp(ms) => DateTime::<Utc>::from_timestamp_millis(*ms)
-            .map(|d| serde_json::Value::from(d.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()).to_string()),
+        Param::Timestamp(ms) => DateTime::<Utc>::from_timestamp_millis(*ms).map(|d| {
+            serde_json::Value::from(d.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()).to_string()
+        }),
         _ => None,
     }
 }
@@ -244,12 +271,17 @@ fn instant_ms(param: &Param) -> Option<i64> {
     match param {
         Param::Timestamp(ms) => Some(*ms),
         Param::Text(s) => parse_text_timestamp(s).map(|ms| ms as i64).or_else(|| {
-            NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%d %H:%M:%S%.f%#z").ok().map(|d| d.and_utc().timestamp_millis())
+            NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%d %H:%M:%S%.f%#z")
+                .ok()
+                .map(|d| d.and_utc().timestamp_millis())
         }),
         _ => None,
     }
     .or_else(|| match param {
-        Param::Text(s) => NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()?.and_hms_opt(0, 0, 0).map(|d| d.and_utc().timestamp_millis()),
+        Param::Text(s) => NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+            .ok()?
+            .and_hms_opt(0, 0, 0)
+            .map(|d| d.and_utc().timestamp_millis()),
         _ => None,
     })
 }
@@ -259,11 +291,28 @@ fn encode_array(param: &Param, element: &PgTypeInfo, index: usize) -> DbResult<V
     let items: Vec<Param> = match param {
         Param::Json(s) => match serde_json::from_str::<serde_json::Value>(s) {
             Ok(serde_json::Value::Array(items)) => items.into_iter().map(json_to_param).collect(),
-            _ => return Err(refuse(param, element, index, "an array parameter must be a JS array")),
+            _ => {
+                return Err(refuse(
+                    param,
+                    element,
+                    index,
+                    "an array parameter must be a JS array",
+                ))
+            }
         },
-        _ => return Err(refuse(param, element, index, "an array parameter must be a JS array")),
+        _ => {
+            return Err(refuse(
+                param,
+                element,
+                index,
+                "an array parameter must be a JS array",
+            ))
+        }
     };
-    let oid = element.oid().map(|o| o.0).ok_or_else(|| refuse(param, element, index, "unknown element type"))?;
+    let oid = element
+        .oid()
+        .map(|o| o.0)
+        .ok_or_else(|| refuse(param, element, index, "unknown element type"))?;
     let mut out = Vec::new();
     out.extend(1i32.to_be_bytes());
     out.extend((items.iter().any(|p| matches!(p, Param::Null)) as i32).to_be_bytes());
@@ -287,7 +336,10 @@ fn json_to_param(v: serde_json::Value) -> Param {
     match v {
         Value::Null => Param::Null,
         Value::Bool(b) => Param::Bool(b),
-        Value::Number(n) => n.as_i64().map(Param::Int).unwrap_or_else(|| Param::Float(n.as_f64().unwrap_or(f64::NAN))),
+        Value::Number(n) => n
+            .as_i64()
+            .map(Param::Int)
+            .unwrap_or_else(|| Param::Float(n.as_f64().unwrap_or(f64::NAN))),
         Value::String(s) => Param::Text(s),
         other => Param::Json(other.to_string()),
     }
@@ -326,7 +378,11 @@ pub fn encode_numeric(text: &str) -> Option<Vec<u8>> {
     let int_pad = (4 - int_part.len() % 4) % 4;
     let frac_pad = (4 - frac_part.len() % 4) % 4;
     let digits: String = "0".repeat(int_pad) + int_part + frac_part + &"0".repeat(frac_pad);
-    let mut groups: Vec<u16> = digits.as_bytes().chunks(4).map(|c| std::str::from_utf8(c).ok()?.parse().ok()).collect::<Option<_>>()?;
+    let mut groups: Vec<u16> = digits
+        .as_bytes()
+        .chunks(4)
+        .map(|c| std::str::from_utf8(c).ok()?.parse().ok())
+        .collect::<Option<_>>()?;
     let mut weight = ((int_part.len() + int_pad) / 4) as i64 - 1;
     while groups.first() == Some(&0) {
         groups.remove(0);
@@ -338,8 +394,17 @@ pub fn encode_numeric(text: &str) -> Option<Vec<u8>> {
     if groups.is_empty() {
         weight = 0;
     }
-    let sign = if negative && !groups.is_empty() { 0x4000 } else { 0 };
-    let mut out = header(groups.len() as u16, i16::try_from(weight).ok()?, sign, u16::try_from(frac_part.len()).ok()?);
+    let sign = if negative && !groups.is_empty() {
+        0x4000
+    } else {
+        0
+    };
+    let mut out = header(
+        groups.len() as u16,
+        i16::try_from(weight).ok()?,
+        sign,
+        u16::try_from(frac_part.len()).ok()?,
+    );
     for g in groups {
         out.extend(g.to_be_bytes());
     }
@@ -353,11 +418,24 @@ mod tests {
 
     #[test]
     fn numeric_round_trips_through_the_wire_format() {
-        for text in ["0", "1.50", "-0.0001", "12345678901234567890.1234567890", "10000", "0.00000123", "NaN", "7", "-42.000"] {
+        for text in [
+            "0",
+            "1.50",
+            "-0.0001",
+            "12345678901234567890.1234567890",
+            "10000",
+            "0.00000123",
+            "NaN",
+            "7",
+            "-42.000",
+        ] {
             let wire = encode_numeric(text).unwrap();
             assert_eq!(pg_numeric_to_string(&wire).unwrap(), text, "{text}");
         }
-        assert_eq!(pg_numeric_to_string(&encode_numeric("007.5").unwrap()).unwrap(), "7.5");
+        assert_eq!(
+            pg_numeric_to_string(&encode_numeric("007.5").unwrap()).unwrap(),
+            "7.5"
+        );
         for bad in ["", ".", "1e5", "abc", "1.2.3", "--1"] {
             assert!(encode_numeric(bad).is_none(), "{bad}");
         }
@@ -366,14 +444,28 @@ mod tests {
     #[test]
     fn values_follow_the_inferred_type() {
         let int4 = <i32 as sqlx::Type<Postgres>>::type_info();
-        assert_eq!(encode(&Param::Text("5".into()), &int4, 0).unwrap().bytes, Some(5i32.to_be_bytes().to_vec()));
+        assert_eq!(
+            encode(&Param::Text("5".into()), &int4, 0).unwrap().bytes,
+            Some(5i32.to_be_bytes().to_vec())
+        );
         assert!(encode(&Param::Float(1.5), &int4, 0).is_err());
         assert!(encode(&Param::Int(1 << 40), &int4, 0).is_err());
         let text = <String as sqlx::Type<Postgres>>::type_info();
-        assert_eq!(encode(&Param::Int(5), &text, 0).unwrap().bytes, Some(b"5".to_vec()));
+        assert_eq!(
+            encode(&Param::Int(5), &text, 0).unwrap().bytes,
+            Some(b"5".to_vec())
+        );
         let uuid = <sqlx::types::Uuid as sqlx::Type<Postgres>>::type_info();
         assert_eq!(
-            encode(&Param::Text("00000000-0000-0000-0000-000000000001".into()), &uuid, 0).unwrap().bytes.unwrap().len(),
+            encode(
+                &Param::Text("00000000-0000-0000-0000-000000000001".into()),
+                &uuid,
+                0
+            )
+            .unwrap()
+            .bytes
+            .unwrap()
+            .len(),
             16
         );
         let e = encode(&Param::Text("nope".into()), &uuid, 3).unwrap_err();

@@ -11,13 +11,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{
-    Sqlite, SqliteArguments, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteQueryResult, SqliteRow,
-    SqliteSynchronous,
+    Sqlite, SqliteArguments, SqliteConnectOptions, SqliteConnection, SqliteJournalMode,
+    SqliteQueryResult, SqliteRow, SqliteSynchronous,
 };
 use sqlx::{Column, Decode, Row, TypeInfo, ValueRef};
 
 use super::{bind_error, parse_text_timestamp, Driver};
-use sqlx::Arguments;
 use crate::config::options::PoolConfig;
 use crate::config::url::{BackendKind, Target};
 use crate::error::{DbError, DbResult};
@@ -25,6 +24,7 @@ use crate::pool::deadline::Deadline;
 use crate::sql::leading_keyword;
 use crate::value::cell::ExecuteResult;
 use crate::value::{Cell, Param};
+use sqlx::Arguments;
 
 /// How long a writer waits for SQLite's lock before SQLITE_BUSY.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -56,7 +56,11 @@ impl Driver for Sqlite {
     /// SQLite has no server to enforce a statement timeout: a progress
     /// handler checks the pool's per-query deadline every few thousand VM
     /// steps and interrupts the statement once it has passed.
-    async fn prepare(conn: &mut SqliteConnection, config: &PoolConfig, deadline: Arc<Deadline>) -> DbResult<()> {
+    async fn prepare(
+        conn: &mut SqliteConnection,
+        config: &PoolConfig,
+        deadline: Arc<Deadline>,
+    ) -> DbResult<()> {
         if config.statement_timeout.is_some() {
             let mut handle = conn.lock_handle().await?;
             handle.set_progress_handler(10_000, move || !deadline.passed());
@@ -64,8 +68,16 @@ impl Driver for Sqlite {
         Ok(())
     }
 
-    fn simple<'c>(conn: &'c mut SqliteConnection, sql: &'c str) -> impl std::future::Future<Output = DbResult<()>> + Send + 'c {
-        async move { sqlx::Executor::execute(&mut *conn, sql).await.map(|_| ()).map_err(DbError::from) }
+    fn simple<'c>(
+        conn: &'c mut SqliteConnection,
+        sql: &'c str,
+    ) -> impl std::future::Future<Output = DbResult<()>> + Send + 'c {
+        async move {
+            sqlx::Executor::execute(&mut *conn, sql)
+                .await
+                .map(|_| ())
+                .map_err(DbError::from)
+        }
     }
 
     fn is_statement_timeout(err: &DbError) -> bool {
@@ -106,7 +118,11 @@ impl Driver for Sqlite {
                     }
                 }
                 "REAL" => Cell::Float(<f64 as Decode<Sqlite>>::decode(raw).map_err(decode_error)?),
-                "BLOB" => Cell::Bytes(<&[u8] as Decode<Sqlite>>::decode(raw).map_err(decode_error)?.to_vec()),
+                "BLOB" => Cell::Bytes(
+                    <&[u8] as Decode<Sqlite>>::decode(raw)
+                        .map_err(decode_error)?
+                        .to_vec(),
+                ),
                 _ => {
                     let text = <&str as Decode<Sqlite>>::decode(raw).map_err(decode_error)?;
                     match declared {
@@ -128,7 +144,10 @@ impl Driver for Sqlite {
     /// DELETE: report what this statement did, not what an earlier one did.
     fn execute_result(result: &SqliteQueryResult, sql: &str) -> ExecuteResult {
         let keyword = leading_keyword(sql);
-        let writes = matches!(keyword.as_str(), "INSERT" | "UPDATE" | "DELETE" | "REPLACE" | "WITH");
+        let writes = matches!(
+            keyword.as_str(),
+            "INSERT" | "UPDATE" | "DELETE" | "REPLACE" | "WITH"
+        );
         let inserts = matches!(keyword.as_str(), "INSERT" | "REPLACE" | "WITH");
         let id = result.last_insert_rowid();
         ExecuteResult {
@@ -139,5 +158,8 @@ impl Driver for Sqlite {
 }
 
 fn decode_error(e: sqlx::error::BoxDynError) -> DbError {
-    DbError::new(crate::error::ErrorCode::QueryFailed, format!("could not decode a SQLite value: {e}"))
+    DbError::new(
+        crate::error::ErrorCode::QueryFailed,
+        format!("could not decode a SQLite value: {e}"),
+    )
 }

@@ -12,7 +12,11 @@ use crate::value::Param;
 pub use super::completion::settle;
 
 /// Reads `(sql, params)` as every query method takes them.
-pub fn statement_args(env: &Env, sql: Unknown, params: Option<Unknown>) -> DbResult<(String, Vec<Param>)> {
+pub fn statement_args(
+    env: &Env,
+    sql: Unknown,
+    params: Option<Unknown>,
+) -> DbResult<(String, Vec<Param>)> {
     unsafe {
         let raw_env = env.raw();
         if type_of(raw_env, sql.raw()) != napi::sys::ValueType::napi_string {

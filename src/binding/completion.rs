@@ -46,7 +46,11 @@ impl Queue {
         };
         if was_empty {
             unsafe {
-                sys::napi_call_threadsafe_function(self.tsfn, ptr::null_mut(), sys::ThreadsafeFunctionCallMode::nonblocking);
+                sys::napi_call_threadsafe_function(
+                    self.tsfn,
+                    ptr::null_mut(),
+                    sys::ThreadsafeFunctionCallMode::nonblocking,
+                );
             }
         }
     }
@@ -78,7 +82,11 @@ where
     let (id, queue) = LOCAL.with(|cell| -> napi::Result<(u64, Arc<Queue>)> {
         let mut slot = cell.borrow_mut();
         if slot.is_none() {
-            *slot = Some(Local { queue: create_queue(raw_env)?, pending: HashMap::new(), next_id: 0 });
+            *slot = Some(Local {
+                queue: create_queue(raw_env)?,
+                pending: HashMap::new(),
+                next_id: 0,
+            });
         }
         let local = slot.as_mut().expect("just created");
         local.next_id += 1;
@@ -89,20 +97,28 @@ where
         Ok((local.next_id, local.queue.clone()))
     })?;
     let mut task = Box::pin(async move {
-        let outcome = AssertUnwindSafe(work).catch_unwind().await.unwrap_or_else(|panic| {
-            let detail = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            Err(DbError::new(ErrorCode::Internal, format!("internal error in shopify-db-pool: {detail}")))
-        });
+        let outcome = AssertUnwindSafe(work)
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|panic| {
+                let detail = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                Err(DbError::new(
+                    ErrorCode::Internal,
+                    format!("internal error in shopify-db-pool: {detail}"),
+                ))
+            });
         queue.push(
             id,
             Box::new(move |env| unsafe {
                 match Settled::to_napi_value(env, Settled(outcome)) {
                     Ok(value) => Ok(value),
-                    Err(error) => Err(napi::Error::to_napi_value(env, error).unwrap_or(ptr::null_mut())),
+                    Err(error) => {
+                        Err(napi::Error::to_napi_value(env, error).unwrap_or(ptr::null_mut()))
+                    }
                 }
             }),
         );
@@ -115,7 +131,9 @@ where
     // there is not lost, since every future re-checks its state when polled.
     let waker = futures_util::task::noop_waker();
     let mut cx = std::task::Context::from_waker(&waker);
-    let finished = napi::bindgen_prelude::within_runtime_if_available(|| task.as_mut().poll(&mut cx).is_ready());
+    let finished = napi::bindgen_prelude::within_runtime_if_available(|| {
+        task.as_mut().poll(&mut cx).is_ready()
+    });
     if !finished {
         napi::bindgen_prelude::spawn(task);
     }
@@ -125,7 +143,9 @@ where
 fn create_queue(env: sys::napi_env) -> napi::Result<Arc<Queue>> {
     let mut name = ptr::null_mut();
     let label = "shopify-db-pool completions";
-    napi::check_status!(unsafe { sys::napi_create_string_utf8(env, label.as_ptr().cast(), label.len() as isize, &mut name) })?;
+    napi::check_status!(unsafe {
+        sys::napi_create_string_utf8(env, label.as_ptr().cast(), label.len() as isize, &mut name)
+    })?;
     let mut tsfn = ptr::null_mut();
     napi::check_status!(unsafe {
         sys::napi_create_threadsafe_function(
@@ -146,21 +166,32 @@ fn create_queue(env: sys::napi_env) -> napi::Result<Arc<Queue>> {
         sys::napi_unref_threadsafe_function(env, tsfn);
         sys::napi_add_env_cleanup_hook(env, Some(release), tsfn.cast());
     }
-    Ok(Arc::new(Queue { done: Mutex::new(Vec::new()), tsfn }))
+    Ok(Arc::new(Queue {
+        done: Mutex::new(Vec::new()),
+        tsfn,
+    }))
 }
 
 /// On the JS thread: settles every queued result, each in its own handle
 /// scope, and unrefs the function when nothing is pending any more.
-unsafe extern "C" fn drain(env: sys::napi_env, _js_cb: sys::napi_value, _context: *mut c_void, _data: *mut c_void) {
+unsafe extern "C" fn drain(
+    env: sys::napi_env,
+    _js_cb: sys::napi_value,
+    _context: *mut c_void,
+    _data: *mut c_void,
+) {
     if env.is_null() {
         return; // the environment is shutting down
     }
     LOCAL.with(|cell| {
         let mut slot = cell.borrow_mut();
         let Some(local) = slot.as_mut() else { return };
-        let batch = std::mem::take(&mut *local.queue.done.lock().unwrap_or_else(|p| p.into_inner()));
+        let batch =
+            std::mem::take(&mut *local.queue.done.lock().unwrap_or_else(|p| p.into_inner()));
         for (id, settle) in batch {
-            let Some(deferred) = local.pending.remove(&id) else { continue };
+            let Some(deferred) = local.pending.remove(&id) else {
+                continue;
+            };
             let mut scope = ptr::null_mut();
             sys::napi_open_handle_scope(env, &mut scope);
             match settle(env) {

@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 use std::ptr;
 
-use napi::JsValue;
 use napi::bindgen_prelude::Unknown;
+use napi::JsValue;
 use napi::{sys, Env};
 use napi_derive::napi;
 
@@ -57,20 +57,27 @@ pub struct PoolOptions {
 /// Reads the constructor's options object field by field, so that a wrong
 /// type is reported as INVALID_ARGUMENT naming the option.
 pub fn read_options(env: &Env, options: Option<Unknown>) -> DbResult<RawOptions> {
-    let Some(options) = options else { return Ok(RawOptions::default()) };
+    let Some(options) = options else {
+        return Ok(RawOptions::default());
+    };
     unsafe {
         let env = env.raw();
         let obj = options.raw();
         match type_of(env, obj) {
-            sys::ValueType::napi_undefined | sys::ValueType::napi_null => return Ok(RawOptions::default()),
+            sys::ValueType::napi_undefined | sys::ValueType::napi_null => {
+                return Ok(RawOptions::default())
+            }
             sys::ValueType::napi_object => {}
             _ => return Err(DbError::invalid_argument("options must be an object")),
         }
         let mut out = Vec::new();
         for key in own_keys(env, obj)? {
-            let k = std::ffi::CString::new(key.clone()).map_err(|_| DbError::invalid_argument("bad option name"))?;
+            let k = std::ffi::CString::new(key.clone())
+                .map_err(|_| DbError::invalid_argument("bad option name"))?;
             let mut value = ptr::null_mut();
-            if sys::napi_get_named_property(env, obj, k.as_ptr(), &mut value) != sys::Status::napi_ok {
+            if sys::napi_get_named_property(env, obj, k.as_ptr(), &mut value)
+                != sys::Status::napi_ok
+            {
                 // A getter threw: clear its exception and report the option.
                 let mut pending = false;
                 sys::napi_is_exception_pending(env, &mut pending);
@@ -78,7 +85,9 @@ pub fn read_options(env: &Env, options: Option<Unknown>) -> DbResult<RawOptions>
                     let mut exception = ptr::null_mut();
                     sys::napi_get_and_clear_last_exception(env, &mut exception);
                 }
-                return Err(DbError::invalid_argument(format!("option {key} could not be read (its getter threw)")));
+                return Err(DbError::invalid_argument(format!(
+                    "option {key} could not be read (its getter threw)"
+                )));
             }
             let raw = match type_of(env, value) {
                 sys::ValueType::napi_undefined | sys::ValueType::napi_null => continue,
@@ -93,7 +102,8 @@ pub fn read_options(env: &Env, options: Option<Unknown>) -> DbResult<RawOptions>
                     sys::napi_get_value_bool(env, value, &mut b);
                     RawValue::Bool(b)
                 }
-                sys::ValueType::napi_object => read_string_list(env, value).unwrap_or_else(|| RawValue::Other("an object".into())),
+                sys::ValueType::napi_object => read_string_list(env, value)
+                    .unwrap_or_else(|| RawValue::Other("an object".into())),
                 sys::ValueType::napi_bigint => RawValue::Other("a bigint".into()),
                 sys::ValueType::napi_function => RawValue::Other("a function".into()),
                 sys::ValueType::napi_symbol => RawValue::Other("a symbol".into()),
@@ -137,7 +147,9 @@ unsafe fn own_keys(env: sys::napi_env, obj: sys::napi_value) -> DbResult<Vec<Str
         &mut names,
     );
     if status != sys::Status::napi_ok {
-        return Err(DbError::invalid_argument("could not read the options object"));
+        return Err(DbError::invalid_argument(
+            "could not read the options object",
+        ));
     }
     let mut len = 0u32;
     sys::napi_get_array_length(env, names, &mut len);
@@ -154,9 +166,15 @@ unsafe fn own_keys(env: sys::napi_env, obj: sys::napi_value) -> DbResult<Vec<Str
 /// `DATABASE_URL` (else `file:./dev.sqlite`), `DB_POOL_MAX`, `DB_POOL_TIMEOUT_MS`,
 /// `NODE_ENV`, and the URL's Prisma parameters.
 #[napi(ts_args_type = "env?: Record<string, string | undefined>")]
-pub fn resolve_config(env: Env, vars: Option<HashMap<String, Option<String>>>) -> napi::Result<PoolOptions> {
+pub fn resolve_config(
+    env: Env,
+    vars: Option<HashMap<String, Option<String>>>,
+) -> napi::Result<PoolOptions> {
     let vars: HashMap<String, String> = match vars {
-        Some(map) => map.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect(),
+        Some(map) => map
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .collect(),
         None => std::env::vars().collect(),
     };
     let r = resolve(&vars).map_err(|e| throw_coded(&env, e))?;

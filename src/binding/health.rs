@@ -123,11 +123,20 @@ pub struct JsDetailedHealth {
 }
 
 pub fn iso8601(t: SystemTime) -> String {
-    chrono::DateTime::<chrono::Utc>::from(t).format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    chrono::DateTime::<chrono::Utc>::from(t)
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
 }
 
 fn summary(s: Summary) -> LatencySummary {
-    LatencySummary { count: s.count as f64, avg: s.avg, p50: s.p50, p95: s.p95, p99: s.p99, max: s.max }
+    LatencySummary {
+        count: s.count as f64,
+        avg: s.avg,
+        p50: s.p50,
+        p95: s.p95,
+        p99: s.p99,
+        max: s.max,
+    }
 }
 
 pub fn metrics(m: MetricsSnapshot) -> PoolMetrics {
@@ -140,7 +149,11 @@ pub fn metrics(m: MetricsSnapshot) -> PoolMetrics {
         query_time_ms: summary(m.query_time_ms),
         queries_total: m.queries_total as f64,
         errors_total: m.errors_total as f64,
-        errors_by_code: m.errors_by_code.into_iter().map(|(k, v)| (k.to_owned(), v as f64)).collect(),
+        errors_by_code: m
+            .errors_by_code
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v as f64))
+            .collect(),
         acquire_timeouts: m.acquire_timeouts as f64,
         leaks_detected: m.leaks_detected as f64,
         waiting: m.waiting,
@@ -179,7 +192,10 @@ pub fn concurrency(r: ConcurrencyReport) -> JsConcurrencyReport {
 }
 
 /// The detailed report, completed with `process` figures on the JS thread.
-pub struct DetailedReport(pub DetailedHealth, pub Vec<(String, bool, crate::health::DatabaseHealth)>);
+pub struct DetailedReport(
+    pub DetailedHealth,
+    pub Vec<(String, bool, crate::health::DatabaseHealth)>,
+);
 
 impl TypeName for DetailedReport {
     fn type_name() -> &'static str {
@@ -200,7 +216,11 @@ impl ToNapiValue for DetailedReport {
             database: database(d.database),
             connection_pool: concurrency(d.connection_pool),
             metrics: metrics(d.metrics),
-            process: process_info(env).unwrap_or(ProcessInfo { rss_bytes: 0.0, heap_used_bytes: 0.0, uptime_s: 0.0 }),
+            process: process_info(env).unwrap_or(ProcessInfo {
+                rss_bytes: 0.0,
+                heap_used_bytes: 0.0,
+                uptime_s: 0.0,
+            }),
             checked_at: iso8601(d.checked_at),
             replicas: super::replicas::health_reports(val.1),
         };
@@ -222,15 +242,32 @@ unsafe fn process_info(env: sys::napi_env) -> Option<ProcessInfo> {
     })
 }
 
-unsafe fn named(env: sys::napi_env, obj: sys::napi_value, key: &std::ffi::CStr) -> Option<sys::napi_value> {
+unsafe fn named(
+    env: sys::napi_env,
+    obj: sys::napi_value,
+    key: &std::ffi::CStr,
+) -> Option<sys::napi_value> {
     let mut out = ptr::null_mut();
-    (sys::napi_get_named_property(env, obj, key.as_ptr(), &mut out) == sys::Status::napi_ok).then_some(out)
+    (sys::napi_get_named_property(env, obj, key.as_ptr(), &mut out) == sys::Status::napi_ok)
+        .then_some(out)
 }
 
-unsafe fn call(env: sys::napi_env, obj: sys::napi_value, method: &std::ffi::CStr) -> Option<sys::napi_value> {
+unsafe fn call(
+    env: sys::napi_env,
+    obj: sys::napi_value,
+    method: &std::ffi::CStr,
+) -> Option<sys::napi_value> {
     let f = named(env, obj, method)?;
     let mut out = ptr::null_mut();
-    let ok = check_status!(sys::napi_call_function(env, obj, f, 0, ptr::null(), &mut out)).is_ok();
+    let ok = check_status!(sys::napi_call_function(
+        env,
+        obj,
+        f,
+        0,
+        ptr::null(),
+        &mut out
+    ))
+    .is_ok();
     ok.then_some(out)
 }
 

@@ -41,11 +41,21 @@ impl<T> ValidateNapiValue for Settled<T> {}
 
 pub unsafe fn js_string(env: sys::napi_env, s: &str) -> napi::Result<sys::napi_value> {
     let mut out = ptr::null_mut();
-    napi::check_status!(sys::napi_create_string_utf8(env, s.as_ptr().cast(), s.len() as isize, &mut out))?;
+    napi::check_status!(sys::napi_create_string_utf8(
+        env,
+        s.as_ptr().cast(),
+        s.len() as isize,
+        &mut out
+    ))?;
     Ok(out)
 }
 
-unsafe fn set(env: sys::napi_env, obj: sys::napi_value, key: &str, value: sys::napi_value) -> napi::Result<()> {
+unsafe fn set(
+    env: sys::napi_env,
+    obj: sys::napi_value,
+    key: &str,
+    value: sys::napi_value,
+) -> napi::Result<()> {
     let key = CString::new(key).expect("static keys have no NUL");
     napi::check_status!(sys::napi_set_named_property(env, obj, key.as_ptr(), value))
 }
@@ -64,7 +74,12 @@ pub unsafe fn create_js_error(env: sys::napi_env, e: &DbError) -> napi::Result<s
     }
     if let Some(cause) = &e.cause {
         let mut cause_error = ptr::null_mut();
-        napi::check_status!(sys::napi_create_error(env, ptr::null_mut(), js_string(env, cause)?, &mut cause_error))?;
+        napi::check_status!(sys::napi_create_error(
+            env,
+            ptr::null_mut(),
+            js_string(env, cause)?,
+            &mut cause_error
+        ))?;
         set(env, error, "cause", cause_error)?;
     }
     Ok(error)

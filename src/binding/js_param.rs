@@ -12,14 +12,20 @@ use crate::value::Param;
 macro_rules! ok {
     ($call:expr, $what:expr) => {
         if $call != sys::Status::napi_ok {
-            return Err(DbError::invalid_argument(format!("could not read {}", $what)));
+            return Err(DbError::invalid_argument(format!(
+                "could not read {}",
+                $what
+            )));
         }
     };
 }
 
 pub unsafe fn read_string(env: sys::napi_env, value: sys::napi_value) -> DbResult<String> {
     let mut len = 0usize;
-    ok!(sys::napi_get_value_string_utf8(env, value, ptr::null_mut(), 0, &mut len), "a string");
+    ok!(
+        sys::napi_get_value_string_utf8(env, value, ptr::null_mut(), 0, &mut len),
+        "a string"
+    );
     let mut buf: Vec<u8> = Vec::with_capacity(len + 1);
     let mut written = 0usize;
     ok!(
@@ -53,13 +59,20 @@ pub unsafe fn read_params(env: sys::napi_env, params: sys::napi_value) -> DbResu
     let mut out = Vec::with_capacity(len as usize);
     for i in 0..len {
         let mut item = ptr::null_mut();
-        ok!(sys::napi_get_element(env, params, i, &mut item), format!("parameter {i}"));
+        ok!(
+            sys::napi_get_element(env, params, i, &mut item),
+            format!("parameter {i}")
+        );
         out.push(read_param(env, item, i as usize)?);
     }
     Ok(out)
 }
 
-pub unsafe fn read_param(env: sys::napi_env, value: sys::napi_value, index: usize) -> DbResult<Param> {
+pub unsafe fn read_param(
+    env: sys::napi_env,
+    value: sys::napi_value,
+    index: usize,
+) -> DbResult<Param> {
     match type_of(env, value) {
         sys::ValueType::napi_undefined | sys::ValueType::napi_null => Ok(Param::Null),
         sys::ValueType::napi_boolean => {
@@ -113,7 +126,15 @@ unsafe fn read_object(env: sys::napi_env, value: sys::napi_value, index: usize) 
         let mut kind = 0;
         let mut len = 0usize;
         let mut data = ptr::null_mut();
-        sys::napi_get_typedarray_info(env, value, &mut kind, &mut len, &mut data, ptr::null_mut(), ptr::null_mut());
+        sys::napi_get_typedarray_info(
+            env,
+            value,
+            &mut kind,
+            &mut len,
+            &mut data,
+            ptr::null_mut(),
+            ptr::null_mut(),
+        );
         if kind == sys::TypedarrayType::uint8_array {
             return Ok(Param::Bytes(bytes(data, len)));
         }
@@ -125,13 +146,19 @@ unsafe fn read_object(env: sys::napi_env, value: sys::napi_value, index: usize) 
     }
     sys::napi_is_arraybuffer(env, value, &mut flag);
     if flag {
-        return Err(refused(index, "an ArrayBuffer (wrap it in a Buffer or Uint8Array)"));
+        return Err(refused(
+            index,
+            "an ArrayBuffer (wrap it in a Buffer or Uint8Array)",
+        ));
     }
     sys::napi_is_array(env, value, &mut flag);
     if flag || is_plain_object(env, value) {
         return stringify(env, value, index).map(Param::Json);
     }
-    Err(refused(index, &format!("an instance of {}", constructor_name(env, value))))
+    Err(refused(
+        index,
+        &format!("an instance of {}", constructor_name(env, value)),
+    ))
 }
 
 unsafe fn bytes(data: *mut std::ffi::c_void, len: usize) -> Vec<u8> {
@@ -142,7 +169,11 @@ unsafe fn bytes(data: *mut std::ffi::c_void, len: usize) -> Vec<u8> {
     }
 }
 
-unsafe fn global_property(env: sys::napi_env, object: &str, property: &str) -> Option<(sys::napi_value, sys::napi_value)> {
+unsafe fn global_property(
+    env: sys::napi_env,
+    object: &str,
+    property: &str,
+) -> Option<(sys::napi_value, sys::napi_value)> {
     let mut global = ptr::null_mut();
     sys::napi_get_global(env, &mut global);
     let obj = named(env, global, object)?;
@@ -152,7 +183,8 @@ unsafe fn global_property(env: sys::napi_env, object: &str, property: &str) -> O
 unsafe fn named(env: sys::napi_env, obj: sys::napi_value, key: &str) -> Option<sys::napi_value> {
     let key = std::ffi::CString::new(key).ok()?;
     let mut out = ptr::null_mut();
-    (sys::napi_get_named_property(env, obj, key.as_ptr(), &mut out) == sys::Status::napi_ok).then_some(out)
+    (sys::napi_get_named_property(env, obj, key.as_ptr(), &mut out) == sys::Status::napi_ok)
+        .then_some(out)
 }
 
 /// A plain object: its prototype is `null` or a realm's `Object.prototype`
@@ -195,14 +227,20 @@ unsafe fn stringify(env: sys::napi_env, value: sys::napi_value, index: usize) ->
         if pending {
             let mut exception = ptr::null_mut();
             sys::napi_get_and_clear_last_exception(env, &mut exception);
-            if let Some(msg) = named(env, exception, "message").and_then(|m| read_string(env, m).ok()) {
+            if let Some(msg) =
+                named(env, exception, "message").and_then(|m| read_string(env, m).ok())
+            {
                 reason = format!("it cannot be serialised as JSON: {msg}");
             }
         }
-        return Err(DbError::invalid_argument(format!("parameter {index}: {reason}")));
+        return Err(DbError::invalid_argument(format!(
+            "parameter {index}: {reason}"
+        )));
     }
     if type_of(env, out) != sys::ValueType::napi_string {
-        return Err(DbError::invalid_argument(format!("parameter {index} has no JSON form")));
+        return Err(DbError::invalid_argument(format!(
+            "parameter {index} has no JSON form"
+        )));
     }
     read_string(env, out)
 }

@@ -73,9 +73,18 @@ impl ToNapiValue for JsExecuteResult {
 impl ToNapiValue for JsExecuteResults {
     unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
         let mut array = ptr::null_mut();
-        check_status!(sys::napi_create_array_with_length(env, val.0.len(), &mut array))?;
+        check_status!(sys::napi_create_array_with_length(
+            env,
+            val.0.len(),
+            &mut array
+        ))?;
         for (i, r) in val.0.into_iter().enumerate() {
-            check_status!(sys::napi_set_element(env, array, i as u32, execute_result(env, r)?))?;
+            check_status!(sys::napi_set_element(
+                env,
+                array,
+                i as u32,
+                execute_result(env, r)?
+            ))?;
         }
         Ok(array)
     }
@@ -85,16 +94,29 @@ unsafe fn execute_result(env: sys::napi_env, r: ExecuteResult) -> napi::Result<s
     let mut obj = ptr::null_mut();
     check_status!(sys::napi_create_object(env, &mut obj))?;
     let affected = number(env, r.rows_affected as f64)?;
-    check_status!(sys::napi_set_named_property(env, obj, c"rowsAffected".as_ptr(), affected))?;
+    check_status!(sys::napi_set_named_property(
+        env,
+        obj,
+        c"rowsAffected".as_ptr(),
+        affected
+    ))?;
     let id = match r.last_insert_id {
         Some(id) => cell(env, Cell::Int(id))?,
         None => null(env)?,
     };
-    check_status!(sys::napi_set_named_property(env, obj, c"lastInsertId".as_ptr(), id))?;
+    check_status!(sys::napi_set_named_property(
+        env,
+        obj,
+        c"lastInsertId".as_ptr(),
+        id
+    ))?;
     Ok(obj)
 }
 
-unsafe fn column_keys(env: sys::napi_env, columns: &[String]) -> napi::Result<Vec<sys::napi_value>> {
+unsafe fn column_keys(
+    env: sys::napi_env,
+    columns: &[String],
+) -> napi::Result<Vec<sys::napi_value>> {
     columns.iter().map(|c| js_string(env, c)).collect()
 }
 
@@ -137,7 +159,13 @@ pub unsafe fn cell(env: sys::napi_env, cell: Cell) -> napi::Result<sys::napi_val
         Cell::Text(s) | Cell::Decimal(s) => return js_string(env, &s),
         Cell::Bytes(b) => {
             let mut data = ptr::null_mut();
-            check_status!(sys::napi_create_buffer_copy(env, b.len(), b.as_ptr().cast(), &mut data, &mut out))?
+            check_status!(sys::napi_create_buffer_copy(
+                env,
+                b.len(),
+                b.as_ptr().cast(),
+                &mut data,
+                &mut out
+            ))?
         }
         Cell::Json(v) => return json(env, v),
         Cell::Timestamp(ms) => check_status!(sys::napi_create_date(env, ms, &mut out))?,
@@ -154,7 +182,11 @@ unsafe fn json(env: sys::napi_env, value: serde_json::Value) -> napi::Result<sys
         Value::Number(n) => return number(env, n.as_f64().unwrap_or(f64::NAN)),
         Value::String(s) => return js_string(env, &s),
         Value::Array(items) => {
-            check_status!(sys::napi_create_array_with_length(env, items.len(), &mut out))?;
+            check_status!(sys::napi_create_array_with_length(
+                env,
+                items.len(),
+                &mut out
+            ))?;
             for (i, item) in items.into_iter().enumerate() {
                 check_status!(sys::napi_set_element(env, out, i as u32, json(env, item)?))?;
             }

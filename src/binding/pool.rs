@@ -6,14 +6,17 @@ use napi::bindgen_prelude::{within_runtime_if_available, PromiseRaw, Unknown};
 use napi::Env;
 use napi_derive::napi;
 
+use super::args::*;
 use super::call::settle;
-use super::statements::{self, Target};
 use super::config::{read_options, PoolOptions};
+use super::health::{
+    concurrency, database, metrics, DetailedReport, JsConcurrencyReport, JsDatabaseHealth,
+    PoolMetrics,
+};
 use super::js_error::{throw_coded, Settled};
 use super::js_rows::{JsExecuteResult, JsExecuteResults, JsFirstRow, JsRows};
-use super::health::{concurrency, database, metrics, DetailedReport, JsConcurrencyReport, JsDatabaseHealth, PoolMetrics};
-use super::args::*;
 use super::replicas::{self, ReplicaStatus};
+use super::statements::{self, Target};
 use super::transaction::Transaction;
 use crate::config::options::PoolConfig;
 use crate::error::DbResult;
@@ -53,7 +56,8 @@ impl Pool {
         let config = read_options(&env, options)
             .and_then(|raw| PoolConfig::from_raw(&raw))
             .map_err(|e| throw_coded(&env, e))?;
-        let core = within_runtime_if_available(|| DbPool::new(config)).map_err(|e| throw_coded(&env, e))?;
+        let core = within_runtime_if_available(|| DbPool::new(config))
+            .map_err(|e| throw_coded(&env, e))?;
         Ok(Pool { core })
     }
 
@@ -83,26 +87,59 @@ impl Pool {
     }
 
     /// Runs a statement and resolves with every row.
-    #[napi(ts_generic_types = "T = Row", ts_args_type = "sql: string, params?: Param[]", ts_return_type = "Promise<T[]>")]
-    pub fn query<'env>(&self, env: &'env Env, sql: Unknown, params: Option<Unknown>) -> napi::Result<PromiseRaw<'env, Settled<JsRows>>> {
+    #[napi(
+        ts_generic_types = "T = Row",
+        ts_args_type = "sql: string, params?: Param[]",
+        ts_return_type = "Promise<T[]>"
+    )]
+    pub fn query<'env>(
+        &self,
+        env: &'env Env,
+        sql: Unknown,
+        params: Option<Unknown>,
+    ) -> napi::Result<PromiseRaw<'env, Settled<JsRows>>> {
         statements::query(env, Target::Pool(self.core.clone()), sql, params)
     }
 
     /// Runs a statement and resolves with its first row, or `null`.
-    #[napi(ts_generic_types = "T = Row", ts_args_type = "sql: string, params?: Param[]", ts_return_type = "Promise<T | null>")]
-    pub fn query_one<'env>(&self, env: &'env Env, sql: Unknown, params: Option<Unknown>) -> napi::Result<PromiseRaw<'env, Settled<JsFirstRow>>> {
+    #[napi(
+        ts_generic_types = "T = Row",
+        ts_args_type = "sql: string, params?: Param[]",
+        ts_return_type = "Promise<T | null>"
+    )]
+    pub fn query_one<'env>(
+        &self,
+        env: &'env Env,
+        sql: Unknown,
+        params: Option<Unknown>,
+    ) -> napi::Result<PromiseRaw<'env, Settled<JsFirstRow>>> {
         statements::query_one(env, Target::Pool(self.core.clone()), sql, params)
     }
 
     /// Runs a statement that returns no rows.
-    #[napi(ts_args_type = "sql: string, params?: Param[]", ts_return_type = "Promise<ExecuteResult>")]
-    pub fn execute<'env>(&self, env: &'env Env, sql: Unknown, params: Option<Unknown>) -> napi::Result<PromiseRaw<'env, Settled<JsExecuteResult>>> {
+    #[napi(
+        ts_args_type = "sql: string, params?: Param[]",
+        ts_return_type = "Promise<ExecuteResult>"
+    )]
+    pub fn execute<'env>(
+        &self,
+        env: &'env Env,
+        sql: Unknown,
+        params: Option<Unknown>,
+    ) -> napi::Result<PromiseRaw<'env, Settled<JsExecuteResult>>> {
         statements::execute(env, Target::Pool(self.core.clone()), sql, params)
     }
 
     /// Runs the statements in order in one transaction: all or nothing.
-    #[napi(ts_args_type = "statements: BatchStatement[]", ts_return_type = "Promise<ExecuteResult[]>")]
-    pub fn batch<'env>(&self, env: &'env Env, statements: Unknown) -> napi::Result<PromiseRaw<'env, Settled<JsExecuteResults>>> {
+    #[napi(
+        ts_args_type = "statements: BatchStatement[]",
+        ts_return_type = "Promise<ExecuteResult[]>"
+    )]
+    pub fn batch<'env>(
+        &self,
+        env: &'env Env,
+        statements: Unknown,
+    ) -> napi::Result<PromiseRaw<'env, Settled<JsExecuteResults>>> {
         let core = self.core.clone();
         let args = self.counted(read_statements(env, statements));
         settle(env, async move {
@@ -114,7 +151,10 @@ impl Pool {
     /// Opens a transaction on one connection (writes on SQLite take the
     /// lock up front). Finish it with `commit()` or `rollback()`.
     #[napi(ts_return_type = "Promise<Transaction>")]
-    pub fn begin<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, Settled<Transaction>>> {
+    pub fn begin<'env>(
+        &self,
+        env: &'env Env,
+    ) -> napi::Result<PromiseRaw<'env, Settled<Transaction>>> {
         let core = self.core.clone();
         settle(env, async move { core.begin().await.map(Transaction::new) })
     }
@@ -138,7 +178,9 @@ impl Pool {
     /// when `readReplicaUrls` is set. Shares connections and state.
     #[napi(getter)]
     pub fn primary(&self) -> Pool {
-        Pool { core: self.core.primary() }
+        Pool {
+            core: self.core.primary(),
+        }
     }
 
     /// The resolved options (the URL without its password).
@@ -169,7 +211,9 @@ impl Pool {
     #[napi(ts_return_type = "Promise<number>")]
     pub fn ping<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, Settled<f64>>> {
         let core = self.core.clone();
-        settle(env, async move { core.ping().await.map(|d| d.as_secs_f64() * 1000.0) })
+        settle(env, async move {
+            core.ping().await.map(|d| d.as_secs_f64() * 1000.0)
+        })
     }
 
     #[napi]
@@ -186,11 +230,20 @@ impl Pool {
     }
 
     /// `/health/database`: never rejects; a down database is `unhealthy`.
-    #[napi(ts_args_type = "options?: { timeoutMs?: number }", ts_return_type = "Promise<DatabaseHealth>")]
-    pub fn check_health<'env>(&self, env: &'env Env, options: Option<Unknown>) -> napi::Result<PromiseRaw<'env, Settled<JsDatabaseHealth>>> {
+    #[napi(
+        ts_args_type = "options?: { timeoutMs?: number }",
+        ts_return_type = "Promise<DatabaseHealth>"
+    )]
+    pub fn check_health<'env>(
+        &self,
+        env: &'env Env,
+        options: Option<Unknown>,
+    ) -> napi::Result<PromiseRaw<'env, Settled<JsDatabaseHealth>>> {
         let core = self.core.clone();
         let timeout = self.counted(health_timeout(env, options));
-        settle(env, async move { Ok(database(health::check_health(&core, timeout?).await)) })
+        settle(env, async move {
+            Ok(database(health::check_health(&core, timeout?).await))
+        })
     }
 
     /// `/health/detailed`: the database check, a concurrency test, metrics
@@ -199,7 +252,11 @@ impl Pool {
         ts_args_type = "options?: { timeoutMs?: number; concurrentQueries?: number }",
         ts_return_type = "Promise<DetailedHealth>"
     )]
-    pub fn detailed_health<'env>(&self, env: &'env Env, options: Option<Unknown>) -> napi::Result<PromiseRaw<'env, Settled<DetailedReport>>> {
+    pub fn detailed_health<'env>(
+        &self,
+        env: &'env Env,
+        options: Option<Unknown>,
+    ) -> napi::Result<PromiseRaw<'env, Settled<DetailedReport>>> {
         let core = self.core.clone();
         let args = self.counted(health_timeout(env, options).and_then(|t| {
             let count = read_number_option(env, options, c"concurrentQueries")?;
@@ -214,23 +271,43 @@ impl Pool {
     }
 
     /// Runs `count` (default 3) `SELECT 1` at once through the pool.
-    #[napi(ts_args_type = "count?: number", ts_return_type = "Promise<ConcurrencyReport>")]
-    pub fn test_concurrent_queries<'env>(&self, env: &'env Env, count: Option<Unknown>) -> napi::Result<PromiseRaw<'env, Settled<JsConcurrencyReport>>> {
+    #[napi(
+        ts_args_type = "count?: number",
+        ts_return_type = "Promise<ConcurrencyReport>"
+    )]
+    pub fn test_concurrent_queries<'env>(
+        &self,
+        env: &'env Env,
+        count: Option<Unknown>,
+    ) -> napi::Result<PromiseRaw<'env, Settled<JsConcurrencyReport>>> {
         let core = self.core.clone();
         let count = self.counted(read_count(env, count));
-        settle(env, async move { health::test_concurrent_queries(&core, count?).await.map(concurrency) })
+        settle(env, async move {
+            health::test_concurrent_queries(&core, count?)
+                .await
+                .map(concurrency)
+        })
     }
 
     /// Deletes Shopify sessions whose `expires` is before `now` (default:
     /// now) from `table` (default `Session`, validated as an identifier).
-    #[napi(ts_args_type = "options?: { table?: string; now?: Date }", ts_return_type = "Promise<{ deleted: number }>")]
-    pub fn cleanup_expired_sessions<'env>(&self, env: &'env Env, options: Option<Unknown>) -> napi::Result<PromiseRaw<'env, Settled<CleanupResult>>> {
+    #[napi(
+        ts_args_type = "options?: { table?: string; now?: Date }",
+        ts_return_type = "Promise<{ deleted: number }>"
+    )]
+    pub fn cleanup_expired_sessions<'env>(
+        &self,
+        env: &'env Env,
+        options: Option<Unknown>,
+    ) -> napi::Result<PromiseRaw<'env, Settled<CleanupResult>>> {
         let core = self.core.clone();
         let args = self.counted(cleanup_args(env, options));
         settle(env, async move {
             let (table, now) = args?;
             let deleted = core.cleanup_expired_sessions(&table, now).await?;
-            Ok(CleanupResult { deleted: deleted as f64 })
+            Ok(CleanupResult {
+                deleted: deleted as f64,
+            })
         })
     }
 
@@ -243,8 +320,15 @@ impl Pool {
 
     /// Stops taking work, lets in-flight queries finish (up to `timeoutMs`,
     /// default 10000), then closes every connection. Safe to call twice.
-    #[napi(ts_args_type = "options?: { timeoutMs?: number }", ts_return_type = "Promise<void>")]
-    pub fn close<'env>(&self, env: &'env Env, options: Option<Unknown>) -> napi::Result<PromiseRaw<'env, Settled<()>>> {
+    #[napi(
+        ts_args_type = "options?: { timeoutMs?: number }",
+        ts_return_type = "Promise<void>"
+    )]
+    pub fn close<'env>(
+        &self,
+        env: &'env Env,
+        options: Option<Unknown>,
+    ) -> napi::Result<PromiseRaw<'env, Settled<()>>> {
         let core = self.core.clone();
         let timeout = self.counted(close_timeout(env, options));
         core.mark_closed();
@@ -254,4 +338,3 @@ impl Pool {
         })
     }
 }
-

@@ -43,7 +43,14 @@ pub fn statuses(pool: &DbPool) -> Option<Vec<ReplicaStatus>> {
         list.iter()
             .map(|r| {
                 let s = r.pool.status();
-                ReplicaStatus { url: r.shown.clone(), healthy: r.is_healthy(), size: s.size, idle: s.idle, in_use: s.in_use, waiting: s.waiting }
+                ReplicaStatus {
+                    url: r.shown.clone(),
+                    healthy: r.is_healthy(),
+                    size: s.size,
+                    idle: s.idle,
+                    in_use: s.in_use,
+                    waiting: s.waiting,
+                }
             })
             .collect()
     })
@@ -53,20 +60,39 @@ pub fn metrics_of(pool: &DbPool) -> Option<Vec<ReplicaMetrics>> {
     let list = &pool.replicas().list;
     (!list.is_empty()).then(|| {
         list.iter()
-            .map(|r| ReplicaMetrics { url: r.shown.clone(), healthy: r.is_healthy(), metrics: metrics(r.pool.metrics()) })
+            .map(|r| ReplicaMetrics {
+                url: r.shown.clone(),
+                healthy: r.is_healthy(),
+                metrics: metrics(r.pool.metrics()),
+            })
             .collect()
     })
 }
 
-pub async fn health_of(pool: &DbPool, timeout: std::time::Duration) -> Vec<(String, bool, health::DatabaseHealth)> {
+pub async fn health_of(
+    pool: &DbPool,
+    timeout: std::time::Duration,
+) -> Vec<(String, bool, health::DatabaseHealth)> {
     let checks = pool.replicas().list.iter().map(|r| async move {
-        (r.shown.clone(), r.is_healthy(), health::check_health(&r.pool, timeout).await)
+        (
+            r.shown.clone(),
+            r.is_healthy(),
+            health::check_health(&r.pool, timeout).await,
+        )
     });
     futures_util::future::join_all(checks).await
 }
 
-pub fn health_reports(list: Vec<(String, bool, health::DatabaseHealth)>) -> Option<Vec<ReplicaHealth>> {
+pub fn health_reports(
+    list: Vec<(String, bool, health::DatabaseHealth)>,
+) -> Option<Vec<ReplicaHealth>> {
     (!list.is_empty()).then(|| {
-        list.into_iter().map(|(url, routed, h)| ReplicaHealth { url, routed, health: database(h) }).collect()
+        list.into_iter()
+            .map(|(url, routed, h)| ReplicaHealth {
+                url,
+                routed,
+                health: database(h),
+            })
+            .collect()
     })
 }

@@ -44,7 +44,12 @@ impl Target {
     }
 
     /// Reads the arguments; a bad one is counted like any other failure.
-    fn args(&self, env: &Env, sql: Unknown, params: Option<Unknown>) -> DbResult<(String, Vec<Param>)> {
+    fn args(
+        &self,
+        env: &Env,
+        sql: Unknown,
+        params: Option<Unknown>,
+    ) -> DbResult<(String, Vec<Param>)> {
         let args = statement_args(env, sql, params);
         if let Err(e) = &args {
             self.record_error(e.code);
@@ -53,7 +58,12 @@ impl Target {
     }
 }
 
-pub fn query<'env>(env: &'env Env, target: Target, sql: Unknown, params: Option<Unknown>) -> napi::Result<PromiseRaw<'env, Settled<JsRows>>> {
+pub fn query<'env>(
+    env: &'env Env,
+    target: Target,
+    sql: Unknown,
+    params: Option<Unknown>,
+) -> napi::Result<PromiseRaw<'env, Settled<JsRows>>> {
     let args = target.args(env, sql, params);
     settle(env, async move {
         let (sql, params) = args?;
@@ -61,7 +71,12 @@ pub fn query<'env>(env: &'env Env, target: Target, sql: Unknown, params: Option<
     })
 }
 
-pub fn query_one<'env>(env: &'env Env, target: Target, sql: Unknown, params: Option<Unknown>) -> napi::Result<PromiseRaw<'env, Settled<JsFirstRow>>> {
+pub fn query_one<'env>(
+    env: &'env Env,
+    target: Target,
+    sql: Unknown,
+    params: Option<Unknown>,
+) -> napi::Result<PromiseRaw<'env, Settled<JsFirstRow>>> {
     let args = target.args(env, sql, params);
     settle(env, async move {
         let (sql, params) = args?;
@@ -69,7 +84,12 @@ pub fn query_one<'env>(env: &'env Env, target: Target, sql: Unknown, params: Opt
     })
 }
 
-pub fn execute<'env>(env: &'env Env, target: Target, sql: Unknown, params: Option<Unknown>) -> napi::Result<PromiseRaw<'env, Settled<JsExecuteResult>>> {
+pub fn execute<'env>(
+    env: &'env Env,
+    target: Target,
+    sql: Unknown,
+    params: Option<Unknown>,
+) -> napi::Result<PromiseRaw<'env, Settled<JsExecuteResult>>> {
     let args = target.args(env, sql, params);
     settle(env, async move {
         let (sql, params) = args?;

@@ -7,9 +7,9 @@ use napi::Env;
 use napi_derive::napi;
 
 use super::call::settle;
-use super::statements::{self, Target};
 use super::js_error::Settled;
 use super::js_rows::{JsExecuteResult, JsFirstRow, JsRows};
+use super::statements::{self, Target};
 use crate::pool::DbTransaction;
 
 /// An open transaction holding one connection. Use it, then `commit()` or
@@ -22,7 +22,9 @@ pub struct Transaction {
 
 impl Transaction {
     pub fn new(inner: DbTransaction) -> Self {
-        Transaction { inner: Arc::new(inner) }
+        Transaction {
+            inner: Arc::new(inner),
+        }
     }
 }
 
@@ -34,18 +36,44 @@ impl Transaction {
         self.inner.is_finished()
     }
 
-    #[napi(ts_generic_types = "T = Row", ts_args_type = "sql: string, params?: Param[]", ts_return_type = "Promise<T[]>")]
-    pub fn query<'env>(&self, env: &'env Env, sql: Unknown, params: Option<Unknown>) -> napi::Result<PromiseRaw<'env, Settled<JsRows>>> {
+    #[napi(
+        ts_generic_types = "T = Row",
+        ts_args_type = "sql: string, params?: Param[]",
+        ts_return_type = "Promise<T[]>"
+    )]
+    pub fn query<'env>(
+        &self,
+        env: &'env Env,
+        sql: Unknown,
+        params: Option<Unknown>,
+    ) -> napi::Result<PromiseRaw<'env, Settled<JsRows>>> {
         statements::query(env, Target::Transaction(self.inner.clone()), sql, params)
     }
 
-    #[napi(ts_generic_types = "T = Row", ts_args_type = "sql: string, params?: Param[]", ts_return_type = "Promise<T | null>")]
-    pub fn query_one<'env>(&self, env: &'env Env, sql: Unknown, params: Option<Unknown>) -> napi::Result<PromiseRaw<'env, Settled<JsFirstRow>>> {
+    #[napi(
+        ts_generic_types = "T = Row",
+        ts_args_type = "sql: string, params?: Param[]",
+        ts_return_type = "Promise<T | null>"
+    )]
+    pub fn query_one<'env>(
+        &self,
+        env: &'env Env,
+        sql: Unknown,
+        params: Option<Unknown>,
+    ) -> napi::Result<PromiseRaw<'env, Settled<JsFirstRow>>> {
         statements::query_one(env, Target::Transaction(self.inner.clone()), sql, params)
     }
 
-    #[napi(ts_args_type = "sql: string, params?: Param[]", ts_return_type = "Promise<ExecuteResult>")]
-    pub fn execute<'env>(&self, env: &'env Env, sql: Unknown, params: Option<Unknown>) -> napi::Result<PromiseRaw<'env, Settled<JsExecuteResult>>> {
+    #[napi(
+        ts_args_type = "sql: string, params?: Param[]",
+        ts_return_type = "Promise<ExecuteResult>"
+    )]
+    pub fn execute<'env>(
+        &self,
+        env: &'env Env,
+        sql: Unknown,
+        params: Option<Unknown>,
+    ) -> napi::Result<PromiseRaw<'env, Settled<JsExecuteResult>>> {
         statements::execute(env, Target::Transaction(self.inner.clone()), sql, params)
     }
 

@@ -33,8 +33,9 @@ pub fn resolve_config(env: &HashMap<String, String>) -> DbResult<ResolvedOptions
     let env_number = |k: &str| -> DbResult<Option<u64>> {
         get(k)
             .map(|v| {
-                v.parse::<u64>()
-                    .map_err(|_| DbError::invalid_argument(format!("{k} must be a whole number, got '{v}'")))
+                v.parse::<u64>().map_err(|_| {
+                    DbError::invalid_argument(format!("{k} must be a whole number, got '{v}'"))
+                })
             })
             .transpose()
     };
@@ -43,7 +44,8 @@ pub fn resolve_config(env: &HashMap<String, String>) -> DbResult<ResolvedOptions
         Some(n) => n,
         None => match env_number("DB_POOL_MAX")? {
             Some(0) => return Err(DbError::invalid_argument("DB_POOL_MAX must be at least 1")),
-            Some(n) => u32::try_from(n).map_err(|_| DbError::invalid_argument("DB_POOL_MAX is too large"))?,
+            Some(n) => u32::try_from(n)
+                .map_err(|_| DbError::invalid_argument("DB_POOL_MAX is too large"))?,
             None if production => DEFAULT_MAX_PRODUCTION,
             None => DEFAULT_MAX_DEVELOPMENT,
         },
@@ -72,7 +74,13 @@ pub fn resolve_config(env: &HashMap<String, String>) -> DbResult<ResolvedOptions
         statement_cache: !parsed.prisma.pgbouncer,
         application_name: DEFAULT_APPLICATION_NAME.to_owned(),
         read_replica_urls: get("DATABASE_REPLICA_URLS")
-            .map(|v| v.split(',').map(str::trim).filter(|u| !u.is_empty()).map(str::to_owned).collect())
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|u| !u.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
             .unwrap_or_default(),
     })
 }
@@ -82,7 +90,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -95,15 +106,27 @@ mod tests {
 
     #[test]
     fn production_and_env_overrides() {
-        assert_eq!(resolve_config(&env(&[("NODE_ENV", "production")])).unwrap().max_connections, 10);
-        let r = resolve_config(&env(&[("DB_POOL_MAX", "7"), ("DB_POOL_TIMEOUT_MS", "1500")])).unwrap();
+        assert_eq!(
+            resolve_config(&env(&[("NODE_ENV", "production")]))
+                .unwrap()
+                .max_connections,
+            10
+        );
+        let r = resolve_config(&env(&[
+            ("DB_POOL_MAX", "7"),
+            ("DB_POOL_TIMEOUT_MS", "1500"),
+        ]))
+        .unwrap();
         assert_eq!((r.max_connections, r.acquire_timeout_ms), (7, 1500));
     }
 
     #[test]
     fn url_parameters_win_over_env() {
         let r = resolve_config(&env(&[
-            ("DATABASE_URL", "postgres://u@h/db?connection_limit=3&pool_timeout=4"),
+            (
+                "DATABASE_URL",
+                "postgres://u@h/db?connection_limit=3&pool_timeout=4",
+            ),
             ("DB_POOL_MAX", "7"),
             ("DB_POOL_TIMEOUT_MS", "1500"),
         ]))
@@ -115,10 +138,16 @@ mod tests {
     fn replica_urls_are_comma_separated() {
         let r = resolve_config(&env(&[
             ("DATABASE_URL", "postgres://u@h/db"),
-            ("DATABASE_REPLICA_URLS", " postgres://u@r1/db , postgres://u@r2/db ,"),
+            (
+                "DATABASE_REPLICA_URLS",
+                " postgres://u@r1/db , postgres://u@r2/db ,",
+            ),
         ]))
         .unwrap();
-        assert_eq!(r.read_replica_urls, vec!["postgres://u@r1/db", "postgres://u@r2/db"]);
+        assert_eq!(
+            r.read_replica_urls,
+            vec!["postgres://u@r1/db", "postgres://u@r2/db"]
+        );
     }
 
     #[test]

@@ -96,10 +96,21 @@ impl PoolConfig {
 
     pub fn from_raw_with_env(raw: &RawOptions, node_env: Option<&str>) -> DbResult<Self> {
         const KNOWN: &[&str] = &[
-            "url", "maxConnections", "minConnections", "acquireTimeoutMs", "connectTimeoutMs",
-            "idleTimeoutMs", "maxLifetimeMs", "statementTimeoutMs", "leakDetectionMs",
-            "healthCheckIntervalMs", "sessionCleanupIntervalMs", "statementCache",
-            "applicationName", "pgbouncer", "readReplicaUrls",
+            "url",
+            "maxConnections",
+            "minConnections",
+            "acquireTimeoutMs",
+            "connectTimeoutMs",
+            "idleTimeoutMs",
+            "maxLifetimeMs",
+            "statementTimeoutMs",
+            "leakDetectionMs",
+            "healthCheckIntervalMs",
+            "sessionCleanupIntervalMs",
+            "statementCache",
+            "applicationName",
+            "pgbouncer",
+            "readReplicaUrls",
         ];
         if let Some((key, _)) = raw.0.iter().find(|(k, _)| !KNOWN.contains(&k.as_str())) {
             return Err(DbError::invalid_argument(format!(
@@ -156,7 +167,9 @@ impl PoolConfig {
             None => prisma.connection_limit.unwrap_or(default_max),
         };
         if max_connections == 0 {
-            return Err(DbError::invalid_argument("maxConnections must be at least 1"));
+            return Err(DbError::invalid_argument(
+                "maxConnections must be at least 1",
+            ));
         }
         let min_connections = count(raw, "minConnections")?.unwrap_or(0);
         if min_connections > max_connections {
@@ -165,16 +178,24 @@ impl PoolConfig {
             )));
         }
         let acquire_ms = millis(raw, "acquireTimeoutMs")?
-            .or(prisma.pool_timeout_ms.map(|ms| if ms == 0 { FOREVER_MS } else { ms }))
+            .or(prisma
+                .pool_timeout_ms
+                .map(|ms| if ms == 0 { FOREVER_MS } else { ms }))
             .unwrap_or(DEFAULT_ACQUIRE_TIMEOUT_MS);
         if acquire_ms == 0 {
-            return Err(DbError::invalid_argument("acquireTimeoutMs must be at least 1"));
+            return Err(DbError::invalid_argument(
+                "acquireTimeoutMs must be at least 1",
+            ));
         }
         let connect_ms = millis(raw, "connectTimeoutMs")?
-            .or(prisma.connect_timeout_ms.map(|ms| if ms == 0 { FOREVER_MS } else { ms }))
+            .or(prisma
+                .connect_timeout_ms
+                .map(|ms| if ms == 0 { FOREVER_MS } else { ms }))
             .unwrap_or(DEFAULT_CONNECT_TIMEOUT_MS);
         if connect_ms == 0 {
-            return Err(DbError::invalid_argument("connectTimeoutMs must be at least 1"));
+            return Err(DbError::invalid_argument(
+                "connectTimeoutMs must be at least 1",
+            ));
         }
         let pgbouncer = match flag(raw, "pgbouncer")? {
             Some(b) => b,
@@ -192,10 +213,16 @@ impl PoolConfig {
             min_connections,
             acquire_timeout: Duration::from_millis(acquire_ms),
             connect_timeout: Duration::from_millis(connect_ms),
-            idle_timeout: off_if_zero(millis(raw, "idleTimeoutMs")?.unwrap_or(DEFAULT_IDLE_TIMEOUT_MS)),
-            max_lifetime: off_if_zero(millis(raw, "maxLifetimeMs")?.unwrap_or(DEFAULT_MAX_LIFETIME_MS)),
+            idle_timeout: off_if_zero(
+                millis(raw, "idleTimeoutMs")?.unwrap_or(DEFAULT_IDLE_TIMEOUT_MS),
+            ),
+            max_lifetime: off_if_zero(
+                millis(raw, "maxLifetimeMs")?.unwrap_or(DEFAULT_MAX_LIFETIME_MS),
+            ),
             statement_timeout: off_if_zero(
-                millis(raw, "statementTimeoutMs")?.or(prisma.socket_timeout_ms).unwrap_or(0),
+                millis(raw, "statementTimeoutMs")?
+                    .or(prisma.socket_timeout_ms)
+                    .unwrap_or(0),
             ),
             leak_detection: off_if_zero(millis(raw, "leakDetectionMs")?.unwrap_or(0)),
             health_check_interval: off_if_zero(millis(raw, "healthCheckIntervalMs")?.unwrap_or(0)),
@@ -227,13 +254,18 @@ fn type_name(v: &RawValue) -> String {
 }
 
 fn wrong_type(key: &str, want: &str, got: &RawValue) -> DbError {
-    DbError::invalid_argument(format!("option {key} must be {want}, got {}", type_name(got)))
+    DbError::invalid_argument(format!(
+        "option {key} must be {want}, got {}",
+        type_name(got)
+    ))
 }
 
 fn whole_number(key: &str, raw: &RawOptions, max: f64) -> DbResult<Option<u64>> {
     match raw.get(key) {
         None => Ok(None),
-        Some(RawValue::Number(n)) if n.is_finite() && *n >= 0.0 && n.fract() == 0.0 && *n <= max => {
+        Some(RawValue::Number(n))
+            if n.is_finite() && *n >= 0.0 && n.fract() == 0.0 && *n <= max =>
+        {
             Ok(Some(*n as u64))
         }
         Some(RawValue::Number(n)) => Err(DbError::invalid_argument(format!(
@@ -265,7 +297,12 @@ mod tests {
     use crate::error::ErrorCode;
 
     fn opts(pairs: &[(&str, RawValue)]) -> RawOptions {
-        RawOptions(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
+        RawOptions(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        )
     }
 
     #[test]
@@ -281,13 +318,17 @@ mod tests {
         assert_eq!(c.statement_timeout, None);
         assert!(c.statement_cache);
         assert_eq!(c.application_name, "shopify-db-pool");
-        let prod = PoolConfig::from_raw_with_env(&RawOptions::default(), Some("production")).unwrap();
+        let prod =
+            PoolConfig::from_raw_with_env(&RawOptions::default(), Some("production")).unwrap();
         assert_eq!(prod.max_connections, 10);
     }
 
     #[test]
     fn url_params_fill_in_and_options_win() {
-        let url = RawValue::Text("postgres://h/db?connection_limit=3&pool_timeout=2&pgbouncer=true&socket_timeout=4".into());
+        let url = RawValue::Text(
+            "postgres://h/db?connection_limit=3&pool_timeout=2&pgbouncer=true&socket_timeout=4"
+                .into(),
+        );
         let c = PoolConfig::from_raw_with_env(&opts(&[("url", url.clone())]), None).unwrap();
         assert_eq!(c.max_connections, 3);
         assert_eq!(c.acquire_timeout, Duration::from_secs(2));
@@ -322,18 +363,32 @@ mod tests {
             assert_eq!(err.code, ErrorCode::InvalidArgument, "{k}={v:?}");
         }
         let err = PoolConfig::from_raw_with_env(
-            &opts(&[("minConnections", RawValue::Number(6.0)), ("maxConnections", RawValue::Number(5.0))]),
+            &opts(&[
+                ("minConnections", RawValue::Number(6.0)),
+                ("maxConnections", RawValue::Number(5.0)),
+            ]),
             None,
         )
         .unwrap_err();
         assert_eq!(err.code, ErrorCode::InvalidArgument);
         let err = PoolConfig::from_raw_with_env(
-            &opts(&[("readReplicaUrls", RawValue::TextList(vec!["postgres://h/db".into()]))]),
+            &opts(&[(
+                "readReplicaUrls",
+                RawValue::TextList(vec!["postgres://h/db".into()]),
+            )]),
             None,
         )
         .unwrap_err();
-        assert_eq!(err.code, ErrorCode::InvalidArgument, "a SQLite primary takes no replicas");
-        let err = PoolConfig::from_raw_with_env(&opts(&[("url", RawValue::Text("ftp://x".into()))]), None).unwrap_err();
+        assert_eq!(
+            err.code,
+            ErrorCode::InvalidArgument,
+            "a SQLite primary takes no replicas"
+        );
+        let err = PoolConfig::from_raw_with_env(
+            &opts(&[("url", RawValue::Text("ftp://x".into()))]),
+            None,
+        )
+        .unwrap_err();
         assert_eq!(err.code, ErrorCode::InvalidUrl);
     }
 }

@@ -48,7 +48,9 @@ fn redact_url_userinfo(text: &str) -> String {
         let (head, tail) = rest.split_at(pos + 3);
         out.push_str(head);
         let authority_end = tail
-            .find(|c: char| c == '/' || c == '?' || c == '#' || c.is_whitespace() || c == '"' || c == '\'')
+            .find(|c: char| {
+                c == '/' || c == '?' || c == '#' || c.is_whitespace() || c == '"' || c == '\''
+            })
             .unwrap_or(tail.len());
         let authority = &tail[..authority_end];
         match authority.rfind('@') {
@@ -100,8 +102,12 @@ mod tests {
 
     #[test]
     fn masks_the_password_of_any_url_in_a_text() {
-        let s = redact_credentials("failed: postgres://app:hunter2@db:5432/x and mysql://root:pw@h/y");
-        assert_eq!(s, "failed: postgres://app:***@db:5432/x and mysql://root:***@h/y");
+        let s =
+            redact_credentials("failed: postgres://app:hunter2@db:5432/x and mysql://root:pw@h/y");
+        assert_eq!(
+            s,
+            "failed: postgres://app:***@db:5432/x and mysql://root:***@h/y"
+        );
     }
 
     #[test]

@@ -118,18 +118,25 @@ impl DatabaseUrl {
             location
         };
         if path == ":memory:" || path.is_empty() && lower.contains(":memory:") {
-            return Ok(DatabaseUrl { backend: BackendKind::Sqlite, target: Target::SqliteMemory, prisma });
+            return Ok(DatabaseUrl {
+                backend: BackendKind::Sqlite,
+                target: Target::SqliteMemory,
+                prisma,
+            });
         }
         if path.is_empty() {
-            return Err(DbError::invalid_url("the SQLite URL names no file (expected file:./dev.sqlite)"));
+            return Err(DbError::invalid_url(
+                "the SQLite URL names no file (expected file:./dev.sqlite)",
+            ));
         }
         if path.contains('\0') {
             return Err(DbError::invalid_url("the SQLite path contains a NUL byte"));
         }
-        let decoded = url::form_urlencoded::parse(format!("p={}", path.replace('+', "%2B")).as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_else(|| path.to_owned());
+        let decoded =
+            url::form_urlencoded::parse(format!("p={}", path.replace('+', "%2B")).as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_else(|| path.to_owned());
         Ok(DatabaseUrl {
             backend: BackendKind::Sqlite,
             target: Target::SqliteFile(resolve_sqlite_path(Path::new(&decoded))),
@@ -155,7 +162,9 @@ impl DatabaseUrl {
         .map_err(|e| DbError::invalid_url(format!("the database URL cannot be parsed: {e}")))?;
         // `postgres://u@/db?host=/var/run/postgresql` (a Unix socket) names
         // its host in the query, as libpq and Prisma allow.
-        let host_param = parsed.query_pairs().any(|(k, v)| k == "host" && !v.is_empty());
+        let host_param = parsed
+            .query_pairs()
+            .any(|(k, v)| k == "host" && !v.is_empty());
         if parsed.host_str().map_or(true, str::is_empty) && !host_param {
             return Err(DbError::invalid_url("the database URL has no host"));
         }
@@ -182,10 +191,15 @@ impl DatabaseUrl {
         if backend == BackendKind::MySql && parsed.scheme() == "mariadb" {
             // sqlx knows only mysql://; the wire protocol is the same.
             let rest = parsed.as_str()["mariadb".len()..].to_owned();
-            parsed = url::Url::parse(&format!("mysql{rest}"))
-                .map_err(|e| DbError::invalid_url(format!("the database URL cannot be parsed: {e}")))?;
+            parsed = url::Url::parse(&format!("mysql{rest}")).map_err(|e| {
+                DbError::invalid_url(format!("the database URL cannot be parsed: {e}"))
+            })?;
         }
-        Ok(DatabaseUrl { backend, target: Target::Server(parsed.into()), prisma })
+        Ok(DatabaseUrl {
+            backend,
+            target: Target::Server(parsed.into()),
+            prisma,
+        })
     }
 }
 
@@ -213,14 +227,23 @@ fn resolve_sqlite_path(path: &Path) -> PathBuf {
 fn read_prisma_param(p: &mut PrismaParams, key: &str, value: &str) -> DbResult<()> {
     let seconds = |v: &str| -> DbResult<u64> {
         v.trim().parse::<u64>().map_err(|_| {
-            DbError::invalid_url(format!("URL parameter {key} must be a whole number of seconds, got '{v}'"))
+            DbError::invalid_url(format!(
+                "URL parameter {key} must be a whole number of seconds, got '{v}'"
+            ))
         })
     };
     match key {
         "connection_limit" => {
-            let n = value.trim().parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| {
-                DbError::invalid_url(format!("URL parameter connection_limit must be a positive integer, got '{value}'"))
-            })?;
+            let n = value
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| {
+                    DbError::invalid_url(format!(
+                        "URL parameter connection_limit must be a positive integer, got '{value}'"
+                    ))
+                })?;
             p.connection_limit = Some(n);
         }
         "pool_timeout" => p.pool_timeout_ms = Some(seconds(value)? * 1000),
@@ -231,7 +254,9 @@ fn read_prisma_param(p: &mut PrismaParams, key: &str, value: &str) -> DbResult<(
         "sslmode" => p.sslmode = Some(value.to_ascii_lowercase()),
         "statement_cache_size" => {
             p.statement_cache_size = Some(value.trim().parse::<u32>().map_err(|_| {
-                DbError::invalid_url(format!("URL parameter statement_cache_size must be an integer, got '{value}'"))
+                DbError::invalid_url(format!(
+                    "URL parameter statement_cache_size must be an integer, got '{value}'"
+                ))
             })?)
         }
         // Accepted for compatibility; TLS files are not handled by this pool.
@@ -257,7 +282,10 @@ mod tests {
             assert_eq!(u.backend, BackendKind::Sqlite);
             assert_eq!(u.target, Target::SqliteFile(PathBuf::from(want)), "{raw}");
         }
-        assert_eq!(DatabaseUrl::parse("sqlite::memory:").unwrap().target, Target::SqliteMemory);
+        assert_eq!(
+            DatabaseUrl::parse("sqlite::memory:").unwrap().target,
+            Target::SqliteMemory
+        );
     }
 
     #[test]
@@ -274,7 +302,10 @@ mod tests {
         assert!(u.prisma.pgbouncer);
         assert_eq!(u.prisma.schema.as_deref(), Some("app"));
         assert_eq!(u.prisma.sslmode.as_deref(), Some("disable"));
-        assert_eq!(u.target, Target::Server("postgresql://u:pw@localhost:5432/db?application_name=x".into()));
+        assert_eq!(
+            u.target,
+            Target::Server("postgresql://u:pw@localhost:5432/db?application_name=x".into())
+        );
     }
 
     #[test]
@@ -294,12 +325,24 @@ mod tests {
     fn mariadb_is_mysql() {
         let u = DatabaseUrl::parse("mariadb://root@127.0.0.1:3306/test").unwrap();
         assert_eq!(u.backend, BackendKind::MySql);
-        assert_eq!(u.target, Target::Server("mysql://root@127.0.0.1:3306/test".into()));
+        assert_eq!(
+            u.target,
+            Target::Server("mysql://root@127.0.0.1:3306/test".into())
+        );
     }
 
     #[test]
     fn bad_urls_are_invalid_url() {
-        for raw in ["", "redis://x", "postgres://", "not a url", "postgres://u:p@/db", "file:", "mysql://h/db?connection_limit=0", "postgres://h/db?pool_timeout=abc"] {
+        for raw in [
+            "",
+            "redis://x",
+            "postgres://",
+            "not a url",
+            "postgres://u:p@/db",
+            "file:",
+            "mysql://h/db?connection_limit=0",
+            "postgres://h/db?pool_timeout=abc",
+        ] {
             let err = DatabaseUrl::parse(raw).unwrap_err();
             assert_eq!(err.code, crate::error::ErrorCode::InvalidUrl, "{raw}");
         }

@@ -38,7 +38,9 @@ impl ConcurrencyReport {
 
 pub async fn test_concurrent_queries(pool: &DbPool, count: u32) -> DbResult<ConcurrencyReport> {
     if count == 0 || count > MAX_COUNT {
-        return Err(DbError::invalid_argument(format!("count must be between 1 and {MAX_COUNT}, got {count}")));
+        return Err(DbError::invalid_argument(format!(
+            "count must be between 1 and {MAX_COUNT}, got {count}"
+        )));
     }
     let started = Instant::now();
     let runs = join_all((0..count).map(|_| async {

@@ -71,7 +71,13 @@ pub struct DetailedHealth {
 
 fn pool_info(pool: &DbPool) -> PoolInfo {
     let s = pool.status();
-    PoolInfo { max_connections: s.max_connections, size: s.size, idle: s.idle, in_use: s.in_use, waiting: s.waiting }
+    PoolInfo {
+        max_connections: s.max_connections,
+        size: s.size,
+        idle: s.idle,
+        in_use: s.in_use,
+        waiting: s.waiting,
+    }
 }
 
 pub async fn check_health(pool: &DbPool, timeout: Duration) -> DatabaseHealth {
@@ -84,42 +90,66 @@ pub async fn check_health(pool: &DbPool, timeout: Duration) -> DatabaseHealth {
         checked_at: SystemTime::now(),
     };
     if pool.is_closed() {
-        return report(HealthStatus::Unhealthy, 0.0, Some("the pool is closed".into()));
+        return report(
+            HealthStatus::Unhealthy,
+            0.0,
+            Some("the pool is closed".into()),
+        );
     }
     if pool.status().saturated() {
-        let last = pool.shared().last_check.lock().ok().and_then(|c| c.as_ref().and_then(|c| c.round_trip));
+        let last = pool
+            .shared()
+            .last_check
+            .lock()
+            .ok()
+            .and_then(|c| c.as_ref().and_then(|c| c.round_trip));
         return report(HealthStatus::Degraded, last.map_or(0.0, ms), None);
     }
     let started = Instant::now();
     match tokio::time::timeout(timeout, pool.ping()).await {
         Ok(Ok(rtt)) if rtt > SLOW_ROUND_TRIP => report(HealthStatus::Degraded, ms(rtt), None),
         Ok(Ok(rtt)) => report(HealthStatus::Healthy, ms(rtt), None),
-        Ok(Err(e)) => report(HealthStatus::Unhealthy, ms(started.elapsed()), Some(format!("{}: {}", e.code, e.message))),
+        Ok(Err(e)) => report(
+            HealthStatus::Unhealthy,
+            ms(started.elapsed()),
+            Some(format!("{}: {}", e.code, e.message)),
+        ),
         // Every connection busy the whole time: the pool, not the database,
         // is the bottleneck.
-        Err(_) if pool.status().in_use >= pool.config().max_connections => report(
-            HealthStatus::Degraded,
-            ms(started.elapsed()),
-            None,
-        ),
+        Err(_) if pool.status().in_use >= pool.config().max_connections => {
+            report(HealthStatus::Degraded, ms(started.elapsed()), None)
+        }
         Err(_) => report(
             HealthStatus::Unhealthy,
             ms(started.elapsed()),
-            Some(format!("TIMEOUT: no answer within {} ms", timeout.as_millis())),
+            Some(format!(
+                "TIMEOUT: no answer within {} ms",
+                timeout.as_millis()
+            )),
         ),
     }
 }
 
-pub async fn detailed_health(pool: &DbPool, timeout: Duration, concurrent_queries: u32) -> DetailedHealth {
+pub async fn detailed_health(
+    pool: &DbPool,
+    timeout: Duration,
+    concurrent_queries: u32,
+) -> DetailedHealth {
     let database = check_health(pool, timeout).await;
     let connection_pool = match database.status {
-        HealthStatus::Unhealthy => ConcurrencyReport::skipped(concurrent_queries, HealthStatus::Unhealthy),
+        HealthStatus::Unhealthy => {
+            ConcurrencyReport::skipped(concurrent_queries, HealthStatus::Unhealthy)
+        }
         // Saturated: the test would only queue behind the callers waiting.
-        _ if pool.status().saturated() => ConcurrencyReport::skipped(concurrent_queries, HealthStatus::Degraded),
+        _ if pool.status().saturated() => {
+            ConcurrencyReport::skipped(concurrent_queries, HealthStatus::Degraded)
+        }
         // Cancelling the test on timeout is safe: a connection dropped
         // mid-statement is closed, never lent again.
         _ => {
-            match tokio::time::timeout(timeout, test_concurrent_queries(pool, concurrent_queries)).await {
+            match tokio::time::timeout(timeout, test_concurrent_queries(pool, concurrent_queries))
+                .await
+            {
                 Ok(Ok(r)) => r,
                 // The database answered the ping but the queries did not
                 // finish in time: the pool is the bottleneck.

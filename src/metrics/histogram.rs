@@ -57,7 +57,8 @@ fn upper_bound(i: usize) -> u64 {
     let sub = (i % SUB) as u64;
     let base = 1u64 << group;
     let step = base >> SUB_BITS;
-    base.saturating_add(step.saturating_mul(sub + 1)).saturating_sub(1)
+    base.saturating_add(step.saturating_mul(sub + 1))
+        .saturating_sub(1)
 }
 
 impl Histogram {
@@ -78,7 +79,10 @@ impl Histogram {
     }
 
     fn snapshot(&self) -> Vec<u64> {
-        self.buckets.iter().map(|b| b.load(Ordering::Relaxed)).collect()
+        self.buckets
+            .iter()
+            .map(|b| b.load(Ordering::Relaxed))
+            .collect()
     }
 
     pub fn summary(&self) -> Summary {
@@ -116,7 +120,12 @@ impl Histogram {
         les.iter()
             .map(|le| {
                 let le_ns = (le * 1e9) as u64;
-                counts.iter().enumerate().filter(|(i, _)| upper_bound(*i) <= le_ns).map(|(_, c)| c).sum()
+                counts
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| upper_bound(*i) <= le_ns)
+                    .map(|(_, c)| c)
+                    .sum()
             })
             .collect()
     }
@@ -134,9 +143,26 @@ mod tests {
             assert!(ub > last || ub == u64::MAX, "bucket {i}");
             last = ub;
         }
-        for ns in [0u64, 1, 7, 8, 9, 15, 16, 100, 1_000, 123_456, 1_000_000_007, u64::MAX / 3] {
+        for ns in [
+            0u64,
+            1,
+            7,
+            8,
+            9,
+            15,
+            16,
+            100,
+            1_000,
+            123_456,
+            1_000_000_007,
+            u64::MAX / 3,
+        ] {
             let b = bucket_of(ns);
-            assert!(upper_bound(b) >= ns, "{ns} in bucket {b} ub {}", upper_bound(b));
+            assert!(
+                upper_bound(b) >= ns,
+                "{ns} in bucket {b} ub {}",
+                upper_bound(b)
+            );
             if b > 0 {
                 assert!(upper_bound(b - 1) < ns, "{ns}");
             }
@@ -172,7 +198,10 @@ mod tests {
             h.record(Duration::from_nanos(i % 1_000_000));
         }
         let per = started.elapsed().as_nanos() as f64 / n as f64;
-        println!("Histogram::record: {per:.1} ns per sample ({} samples)", h.count());
+        println!(
+            "Histogram::record: {per:.1} ns per sample ({} samples)",
+            h.count()
+        );
     }
 
     #[test]

@@ -20,9 +20,21 @@ pub(super) fn spawn(pool: &DbPool) {
         every_while_open(pool, every, move |pool| async move {
             let result = tokio::time::timeout(limit, pool.ping()).await;
             let check = match result {
-                Ok(Ok(rtt)) => BackgroundCheck { round_trip: Some(rtt), error: None, at: SystemTime::now() },
-                Ok(Err(e)) => BackgroundCheck { round_trip: None, error: Some(format!("{}: {}", e.code, e.message)), at: SystemTime::now() },
-                Err(_) => BackgroundCheck { round_trip: None, error: Some("TIMEOUT: health ping did not answer".into()), at: SystemTime::now() },
+                Ok(Ok(rtt)) => BackgroundCheck {
+                    round_trip: Some(rtt),
+                    error: None,
+                    at: SystemTime::now(),
+                },
+                Ok(Err(e)) => BackgroundCheck {
+                    round_trip: None,
+                    error: Some(format!("{}: {}", e.code, e.message)),
+                    at: SystemTime::now(),
+                },
+                Err(_) => BackgroundCheck {
+                    round_trip: None,
+                    error: Some("TIMEOUT: health ping did not answer".into()),
+                    at: SystemTime::now(),
+                },
             };
             if let Ok(mut last) = pool.shared().last_check.lock() {
                 *last = Some(check);
@@ -31,7 +43,9 @@ pub(super) fn spawn(pool: &DbPool) {
     }
     if !pool.replicas().list.is_empty() {
         // Skipped replicas are probed so they take reads again once back.
-        let every = config.health_check_interval.unwrap_or(Duration::from_secs(1));
+        let every = config
+            .health_check_interval
+            .unwrap_or(Duration::from_secs(1));
         every_while_open(pool, every, |pool| async move {
             pool.replicas().probe_skipped().await;
         });
@@ -54,7 +68,10 @@ where
         loop {
             tokio::time::sleep(every).await;
             let Some(inner) = weak.upgrade() else { break };
-            let pool = DbPool { inner, route_reads: true };
+            let pool = DbPool {
+                inner,
+                route_reads: true,
+            };
             if pool.is_closed() {
                 break;
             }

@@ -87,7 +87,9 @@ impl<DB: Driver> PoolCore<DB> {
     }
 
     pub fn size(&self) -> u32 {
-        self.size.load(Ordering::Acquire).saturating_sub(self.opening.load(Ordering::Acquire))
+        self.size
+            .load(Ordering::Acquire)
+            .saturating_sub(self.opening.load(Ordering::Acquire))
     }
 
     /// Open connections plus those being opened: what `maxConnections` caps.
@@ -107,7 +109,12 @@ impl<DB: Driver> PoolCore<DB> {
         self.shared.mark_started();
         let started = Instant::now();
         let waiting = WaitingGuard::new(&self.shared.gauges);
-        let permit = match tokio::time::timeout(self.config.acquire_timeout, self.semaphore.clone().acquire_owned()).await {
+        let permit = match tokio::time::timeout(
+            self.config.acquire_timeout,
+            self.semaphore.clone().acquire_owned(),
+        )
+        .await
+        {
             Ok(Ok(permit)) => permit,
             Ok(Err(_)) => return Err(DbError::pool_closed()),
             Err(_) => {
@@ -130,7 +137,10 @@ impl<DB: Driver> PoolCore<DB> {
             }
             if since.elapsed() >= VALIDATE_AFTER_IDLE {
                 // Should this future be dropped mid-ping, the guard closes it.
-                let mut guard = Validating { core: self, live: Some(live) };
+                let mut guard = Validating {
+                    core: self,
+                    live: Some(live),
+                };
                 let alive = match guard.live.as_mut() {
                     Some(l) => l.raw.ping().await.is_ok(),
                     None => false,
@@ -146,7 +156,10 @@ impl<DB: Driver> PoolCore<DB> {
         };
         self.shared.metrics.acquire_wait.record(started.elapsed());
         let slot = Arc::new(Slot {
-            held: Mutex::new(Some(Held { live, in_use: InUseGuard::new(&self.shared.gauges) })),
+            held: Mutex::new(Some(Held {
+                live,
+                in_use: InUseGuard::new(&self.shared.gauges),
+            })),
         });
         if let Ok(mut lent) = self.lent.lock() {
             lent.retain(|w| w.strong_count() > 0);
@@ -180,13 +193,21 @@ impl<DB: Driver> PoolCore<DB> {
         let started = Instant::now();
         let opened = tokio::time::timeout(self.config.connect_timeout, async {
             let _serial = match DB::KIND {
-                crate::config::url::BackendKind::Sqlite => Some(self.open_one_at_a_time.lock().await),
+                crate::config::url::BackendKind::Sqlite => {
+                    Some(self.open_one_at_a_time.lock().await)
+                }
                 _ => None,
             };
-            let mut raw = DB::Connection::connect_with(&self.connect_options).await.map_err(connect_error)?;
+            let mut raw = DB::Connection::connect_with(&self.connect_options)
+                .await
+                .map_err(connect_error)?;
             let deadline = Arc::new(Deadline::default());
             DB::prepare(&mut raw, &self.config, deadline.clone()).await?;
-            Ok::<_, DbError>(Live { raw, created_at: Instant::now(), deadline })
+            Ok::<_, DbError>(Live {
+                raw,
+                created_at: Instant::now(),
+                deadline,
+            })
         })
         .await;
         reservation.keep();
@@ -204,14 +225,19 @@ impl<DB: Driver> PoolCore<DB> {
                 self.size.fetch_sub(1, Ordering::AcqRel);
                 Err(DbError::new(
                     ErrorCode::ConnectionFailed,
-                    format!("could not connect within {} ms (connectTimeoutMs)", self.config.connect_timeout.as_millis()),
+                    format!(
+                        "could not connect within {} ms (connectTimeoutMs)",
+                        self.config.connect_timeout.as_millis()
+                    ),
                 ))
             }
         }
     }
 
     fn past_lifetime(&self, live: &Live<DB>) -> bool {
-        self.config.max_lifetime.is_some_and(|max| live.created_at.elapsed() >= max)
+        self.config
+            .max_lifetime
+            .is_some_and(|max| live.created_at.elapsed() >= max)
     }
 
     /// Takes back a healthy connection from a lease.
@@ -220,7 +246,10 @@ impl<DB: Driver> PoolCore<DB> {
             let reaped = !self.shared.is_closed();
             self.retire(live, reaped);
         } else if let Ok(mut idle) = self.idle.lock() {
-            idle.push(Idle { live, since: Instant::now() });
+            idle.push(Idle {
+                live,
+                since: Instant::now(),
+            });
         }
         self.shared.returned.notify_waiters();
     }
@@ -250,7 +279,11 @@ impl<DB: Driver> PoolCore<DB> {
             let mut i = 0;
             while i < idle.len() {
                 let size = (self.reserved() as usize).saturating_sub(doomed.len());
-                let expired_idle = self.config.idle_timeout.is_some_and(|t| now.duration_since(idle[i].since) >= t) && size > min;
+                let expired_idle = self
+                    .config
+                    .idle_timeout
+                    .is_some_and(|t| now.duration_since(idle[i].since) >= t)
+                    && size > min;
                 if expired_idle || self.past_lifetime(&idle[i].live) {
                     doomed.push(idle.remove(i).live);
                 } else {
@@ -271,7 +304,9 @@ impl<DB: Driver> PoolCore<DB> {
         while self.shared.is_started() && !self.shared.is_closed() && self.reserved() < min {
             // Holding a permit while opening keeps the total within max even
             // when callers open connections at the same moment.
-            let Ok(_permit) = self.semaphore.try_acquire() else { break };
+            let Ok(_permit) = self.semaphore.try_acquire() else {
+                break;
+            };
             match self.open().await {
                 Ok(live) => self.give_back(live),
                 Err(_) => break,
@@ -298,7 +333,11 @@ impl<DB: Driver> PoolCore<DB> {
             // between statements (an abandoned transaction rolls back as
             // its connection closes).
             self.shared.mark_abandoned();
-            let lent: Vec<_> = self.lent.lock().map(|l| l.iter().filter_map(Weak::upgrade).collect()).unwrap_or_default();
+            let lent: Vec<_> = self
+                .lent
+                .lock()
+                .map(|l| l.iter().filter_map(Weak::upgrade).collect())
+                .unwrap_or_default();
             for slot in lent {
                 if let Some(Held { live, in_use }) = slot.take() {
                     drop(in_use);
@@ -306,12 +345,19 @@ impl<DB: Driver> PoolCore<DB> {
                 }
             }
         }
-        let idle: Vec<_> = self.idle.lock().map(|mut i| i.drain(..).collect()).unwrap_or_default();
+        let idle: Vec<_> = self
+            .idle
+            .lock()
+            .map(|mut i| i.drain(..).collect())
+            .unwrap_or_default();
         let mut closing = Vec::with_capacity(idle.len());
         for Idle { live, .. } in idle {
             self.size.fetch_sub(1, Ordering::AcqRel);
             Metrics::count(&self.shared.metrics.connections_closed);
-            closing.push(tokio::time::timeout(Duration::from_secs(5), live.raw.close()));
+            closing.push(tokio::time::timeout(
+                Duration::from_secs(5),
+                live.raw.close(),
+            ));
         }
         for c in closing {
             let _ = c.await;
@@ -323,7 +369,10 @@ fn connect_error(e: sqlx::Error) -> DbError {
     let cause = e.to_string();
     let err = match e {
         sqlx::Error::Database(db) => {
-            let mut err = DbError::new(ErrorCode::ConnectionFailed, format!("could not connect: {}", db.message()));
+            let mut err = DbError::new(
+                ErrorCode::ConnectionFailed,
+                format!("could not connect: {}", db.message()),
+            );
             err.sql_state = db.code().map(|c| c.into_owned());
             err
         }
@@ -331,7 +380,10 @@ fn connect_error(e: sqlx::Error) -> DbError {
             let err = DbError::from_sqlx(other);
             match err.code {
                 ErrorCode::InvalidUrl | ErrorCode::ConnectionFailed => err,
-                _ => DbError { code: ErrorCode::ConnectionFailed, ..err },
+                _ => DbError {
+                    code: ErrorCode::ConnectionFailed,
+                    ..err
+                },
             }
         }
     };

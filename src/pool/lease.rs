@@ -55,14 +55,30 @@ pub struct Lease<DB: Driver> {
 pub struct StatementClock(Instant);
 
 impl<DB: Driver> Lease<DB> {
-    pub(super) fn new(core: Arc<PoolCore<DB>>, slot: Arc<Slot<DB>>, permit: OwnedSemaphorePermit) -> Self {
-        Lease { core, slot, active: None, permit: Some(permit), broken: false, in_transaction: false }
+    pub(super) fn new(
+        core: Arc<PoolCore<DB>>,
+        slot: Arc<Slot<DB>>,
+        permit: OwnedSemaphorePermit,
+    ) -> Self {
+        Lease {
+            core,
+            slot,
+            active: None,
+            permit: Some(permit),
+            broken: false,
+            in_transaction: false,
+        }
     }
 
     /// The connection of the running statement (between `statement_started`
     /// and `statement_finished`).
     pub fn conn(&mut self) -> &mut DB::Connection {
-        &mut self.active.as_mut().expect("conn() is only used inside a statement").live.raw
+        &mut self
+            .active
+            .as_mut()
+            .expect("conn() is only used inside a statement")
+            .live
+            .raw
     }
 
     /// Runs a fixed statement (BEGIN, COMMIT, ROLLBACK) like any other.
@@ -82,7 +98,13 @@ impl<DB: Driver> Lease<DB> {
     /// Ends the transaction: COMMIT after a success, ROLLBACK after a
     /// failure, whose error is the one reported.
     pub async fn end<T>(&mut self, outcome: DbResult<T>) -> DbResult<T> {
-        let end = self.run_simple(if outcome.is_ok() { "COMMIT" } else { "ROLLBACK" }).await;
+        let end = self
+            .run_simple(if outcome.is_ok() {
+                "COMMIT"
+            } else {
+                "ROLLBACK"
+            })
+            .await;
         if end.is_ok() {
             self.in_transaction = false;
         }
@@ -99,10 +121,12 @@ impl<DB: Driver> Lease<DB> {
     pub async fn ping(&mut self) -> DbResult<Duration> {
         let clock = self.statement_started()?;
         let started = Instant::now();
-        let outcome = sqlx::Connection::ping(self.conn()).await.map_err(|e| DbError {
-            code: ErrorCode::ConnectionFailed,
-            ..DbError::from_sqlx(e)
-        });
+        let outcome = sqlx::Connection::ping(self.conn())
+            .await
+            .map_err(|e| DbError {
+                code: ErrorCode::ConnectionFailed,
+                ..DbError::from_sqlx(e)
+            });
         let rtt = started.elapsed();
         self.statement_finished(clock, Some(outcome)).map(|_| rtt)
     }
@@ -116,10 +140,15 @@ impl<DB: Driver> Lease<DB> {
     pub fn statement_started(&mut self) -> DbResult<StatementClock> {
         if self.active.is_none() {
             self.active = Some(self.slot.take().ok_or_else(|| {
-                DbError::new(ErrorCode::PoolClosed, "the pool was closed and took back this connection")
+                DbError::new(
+                    ErrorCode::PoolClosed,
+                    "the pool was closed and took back this connection",
+                )
             })?);
         }
-        if let (Some(limit), Some(held)) = (self.core.config.statement_timeout, self.active.as_ref()) {
+        if let (Some(limit), Some(held)) =
+            (self.core.config.statement_timeout, self.active.as_ref())
+        {
             held.live.deadline.arm(limit);
         }
         Ok(StatementClock(Instant::now()))
@@ -128,18 +157,29 @@ impl<DB: Driver> Lease<DB> {
     /// How long the client waits before abandoning a statement: the
     /// server's own timeout plus a grace period.
     pub fn backstop_limit(&self) -> Option<Duration> {
-        self.core.config.statement_timeout.map(|t| t + BACKSTOP_GRACE)
+        self.core
+            .config
+            .statement_timeout
+            .map(|t| t + BACKSTOP_GRACE)
     }
 
     /// Records the statement, puts the connection back in its slot, and
     /// turns driver outcomes into the contract's: a server-side statement
     /// timeout is `TIMEOUT` (connection kept); a backstop timeout or a broken
     /// connection discards the connection.
-    pub fn statement_finished<T>(&mut self, clock: StatementClock, outcome: Option<DbResult<T>>) -> DbResult<T> {
+    pub fn statement_finished<T>(
+        &mut self,
+        clock: StatementClock,
+        outcome: Option<DbResult<T>>,
+    ) -> DbResult<T> {
         let metrics = &self.core.shared.metrics;
         metrics.query_time.record(clock.0.elapsed());
         Metrics::count(&metrics.queries_total);
-        let limit_ms = self.core.config.statement_timeout.map_or(0, |t| t.as_millis());
+        let limit_ms = self
+            .core
+            .config
+            .statement_timeout
+            .map_or(0, |t| t.as_millis());
         let result = match outcome {
             None => {
                 self.broken = true;
@@ -151,7 +191,10 @@ impl<DB: Driver> Lease<DB> {
             Some(Ok(v)) => Ok(v),
             Some(Err(mut e)) => {
                 if DB::is_statement_timeout(&e) {
-                    e.message = format!("the statement ran longer than statementTimeoutMs ({limit_ms} ms): {}", e.message);
+                    e.message = format!(
+                        "the statement ran longer than statementTimeoutMs ({limit_ms} ms): {}",
+                        e.message
+                    );
                     e.code = ErrorCode::Timeout;
                 } else if e.code == ErrorCode::ConnectionFailed {
                     self.broken = true;
@@ -178,7 +221,8 @@ impl<DB: Driver> Drop for Lease<DB> {
         // Dropped mid-statement (a cancelled call): the connection may be
         // halfway through a reply, so it is closed rather than lent again.
         let mid_statement = self.active.is_some();
-        let Some(Held { mut live, in_use }) = self.active.take().or_else(|| self.slot.take()) else {
+        let Some(Held { mut live, in_use }) = self.active.take().or_else(|| self.slot.take())
+        else {
             // close() took the connection back already.
             self.core.shared.returned.notify_waiters();
             return;
@@ -209,7 +253,10 @@ impl<DB: Driver> Drop for Lease<DB> {
 }
 
 /// Runs `work`, giving up (`None`) after `limit`.
-pub async fn backstop<T>(limit: Option<Duration>, work: impl Future<Output = DbResult<T>>) -> Option<DbResult<T>> {
+pub async fn backstop<T>(
+    limit: Option<Duration>,
+    work: impl Future<Output = DbResult<T>>,
+) -> Option<DbResult<T>> {
     match limit {
         Some(limit) => tokio::time::timeout(limit, work).await.ok(),
         None => Some(work.await),

@@ -108,18 +108,31 @@ impl DbPool {
         let shared = Arc::new(Shared::new(tokio::runtime::Handle::current()));
         let core = match config.backend() {
             BackendKind::Sqlite => AnyCore::Sqlite(PoolCore::new(config.clone(), shared.clone())?),
-            BackendKind::Postgres => AnyCore::Postgres(PoolCore::new(config.clone(), shared.clone())?),
+            BackendKind::Postgres => {
+                AnyCore::Postgres(PoolCore::new(config.clone(), shared.clone())?)
+            }
             BackendKind::MySql => AnyCore::MySql(PoolCore::new(config.clone(), shared.clone())?),
         };
         let replicas = Replicas::new(&config)?;
-        let pool = DbPool { inner: Arc::new(PoolInner { config, core, shared, replicas }), route_reads: true };
+        let pool = DbPool {
+            inner: Arc::new(PoolInner {
+                config,
+                core,
+                shared,
+                replicas,
+            }),
+            route_reads: true,
+        };
         background::spawn(&pool);
         Ok(pool)
     }
 
     /// The same pool, reading from the primary only (read-your-writes).
     pub fn primary(&self) -> DbPool {
-        DbPool { inner: self.inner.clone(), route_reads: false }
+        DbPool {
+            inner: self.inner.clone(),
+            route_reads: false,
+        }
     }
 
     pub fn replicas(&self) -> &Replicas {
@@ -170,11 +183,18 @@ impl DbPool {
     }
 
     pub fn metrics(&self) -> MetricsSnapshot {
-        self.inner.shared.metrics.snapshot(self.inner.shared.gauges.waiting() as u32)
+        self.inner
+            .shared
+            .metrics
+            .snapshot(self.inner.shared.gauges.waiting() as u32)
     }
 
     pub fn prometheus(&self) -> String {
-        crate::metrics::prometheus::render(self.backend().as_str(), &self.inner.shared.metrics, &self.status())
+        crate::metrics::prometheus::render(
+            self.backend().as_str(),
+            &self.inner.shared.metrics,
+            &self.status(),
+        )
     }
 
     /// Counts a failure by its code (errorsByCode, acquireTimeouts).
@@ -193,24 +213,28 @@ impl DbPool {
     /// Opens `minConnections` (at least one) and checks each answers.
     pub async fn connect(&self) -> DbResult<()> {
         let wanted = self.inner.config.min_connections.max(1) as usize;
-        self.counted(async move { with_core!(&self.inner.core, c => {
-            let mut leases = Vec::with_capacity(wanted);
-            for _ in 0..wanted {
-                let mut lease = c.acquire().await?;
-                lease.ping().await?;
-                leases.push(lease);
-            }
-            Ok(())
-        })})
+        self.counted(async move {
+            with_core!(&self.inner.core, c => {
+                let mut leases = Vec::with_capacity(wanted);
+                for _ in 0..wanted {
+                    let mut lease = c.acquire().await?;
+                    lease.ping().await?;
+                    leases.push(lease);
+                }
+                Ok(())
+            })
+        })
         .await
     }
 
     /// One round trip on a pooled connection; resolves with its duration.
     pub async fn ping(&self) -> DbResult<Duration> {
-        self.counted(async move { with_core!(&self.inner.core, c => {
-            let mut lease = c.acquire().await?;
-            lease.ping().await
-        })})
+        self.counted(async move {
+            with_core!(&self.inner.core, c => {
+                let mut lease = c.acquire().await?;
+                lease.ping().await
+            })
+        })
         .await
     }
 
@@ -278,7 +302,11 @@ impl DbPool {
     }
 
     /// Deletes sessions whose `expires` is before `now_ms` (default: now).
-    pub async fn cleanup_expired_sessions(&self, table: &str, now_ms: Option<i64>) -> DbResult<u64> {
+    pub async fn cleanup_expired_sessions(
+        &self,
+        table: &str,
+        now_ms: Option<i64>,
+    ) -> DbResult<u64> {
         let now = now_ms.unwrap_or_else(|| chrono::Utc::now().timestamp_millis());
         let statement = crate::sessions::cleanup::cleanup_statement(self.backend(), table, now);
         let (sql, params) = match statement {
@@ -303,7 +331,13 @@ impl DbPool {
         for replica in &self.inner.replicas.list {
             replica.pool.mark_closed();
         }
-        let replicas = futures_util::future::join_all(self.inner.replicas.list.iter().map(|r| r.pool.close_here(timeout)));
+        let replicas = futures_util::future::join_all(
+            self.inner
+                .replicas
+                .list
+                .iter()
+                .map(|r| r.pool.close_here(timeout)),
+        );
         futures_util::future::join(self.close_here(timeout), replicas).await;
     }
 

@@ -41,10 +41,17 @@ impl Replicas {
             .read_replicas
             .iter()
             .map(|r| {
-                Ok(Replica { pool: DbPool::new(config.for_replica(r))?, shown: r.shown.clone(), healthy: AtomicBool::new(true) })
+                Ok(Replica {
+                    pool: DbPool::new(config.for_replica(r))?,
+                    shown: r.shown.clone(),
+                    healthy: AtomicBool::new(true),
+                })
             })
             .collect::<DbResult<_>>()?;
-        Ok(Replicas { list, next: AtomicUsize::new(0) })
+        Ok(Replicas {
+            list,
+            next: AtomicUsize::new(0),
+        })
     }
 
     /// The next healthy replica in turn, if any.
@@ -54,7 +61,9 @@ impl Replicas {
             return None;
         }
         let start = self.next.fetch_add(1, Ordering::Relaxed);
-        (0..n).map(|i| &self.list[(start + i) % n]).find(|r| r.is_healthy())
+        (0..n)
+            .map(|i| &self.list[(start + i) % n])
+            .find(|r| r.is_healthy())
     }
 
     /// Pings skipped replicas; those that answer take reads again.
@@ -71,7 +80,10 @@ impl Replicas {
 /// statement is wrong": these skip the replica and move the read to the
 /// primary.
 pub fn is_unavailable(e: &DbError) -> bool {
-    matches!(e.code, ErrorCode::ConnectionFailed | ErrorCode::PoolTimeout | ErrorCode::PoolClosed)
+    matches!(
+        e.code,
+        ErrorCode::ConnectionFailed | ErrorCode::PoolTimeout | ErrorCode::PoolClosed
+    )
 }
 
 /// The statement wrote after all (a function with side effects, a CTE
@@ -89,7 +101,9 @@ pub fn is_read(sql: &str) -> bool {
         "SELECT" | "SHOW" | "VALUES" | "TABLE" | "EXPLAIN" => true,
         "WITH" => {
             let upper = sql.to_ascii_uppercase();
-            !["INSERT", "UPDATE", "DELETE", "MERGE"].iter().any(|w| upper.contains(w))
+            !["INSERT", "UPDATE", "DELETE", "MERGE"]
+                .iter()
+                .any(|w| upper.contains(w))
         }
         _ => false,
     }
@@ -104,7 +118,9 @@ mod tests {
         assert!(is_read("SELECT 1"));
         assert!(is_read("  (select * from t)"));
         assert!(is_read("WITH a AS (SELECT 1) SELECT * FROM a"));
-        assert!(!is_read("WITH a AS (DELETE FROM t RETURNING id) SELECT * FROM a"));
+        assert!(!is_read(
+            "WITH a AS (DELETE FROM t RETURNING id) SELECT * FROM a"
+        ));
         assert!(!is_read("INSERT INTO t VALUES (1) RETURNING id"));
         assert!(!is_read("UPDATE t SET a = 1 RETURNING a"));
     }

@@ -82,10 +82,12 @@ where
 {
     check_param_count(sql, params)?;
     let sql = DB::sql(sql);
-    Ok(match DB::inferred_types(conn, &sql, params, persistent).await? {
-        Some(inferred) => (inferred.sql.map_or(sql, Cow::Owned), Some(inferred.types)),
-        None => (sql, None),
-    })
+    Ok(
+        match DB::inferred_types(conn, &sql, params, persistent).await? {
+            Some(inferred) => (inferred.sql.map_or(sql, Cow::Owned), Some(inferred.types)),
+            None => (sql, None),
+        },
+    )
 }
 
 /// A statement whose `?` count differs from the parameters given would run
@@ -124,10 +126,15 @@ where
 {
     let mut results = Vec::with_capacity(statements.len());
     for (i, st) in statements.iter().enumerate() {
-        let r = execute::<DB, C>(conn, &st.sql, &st.params, persistent).await.map_err(|e| DbError {
-            message: format!("batch statement {i} failed, nothing was applied: {}", e.message),
-            ..e
-        })?;
+        let r = execute::<DB, C>(conn, &st.sql, &st.params, persistent)
+            .await
+            .map_err(|e| DbError {
+                message: format!(
+                    "batch statement {i} failed, nothing was applied: {}",
+                    e.message
+                ),
+                ..e
+            })?;
         results.push(r);
     }
     Ok(results)

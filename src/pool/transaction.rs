@@ -75,7 +75,9 @@ impl DbTransaction {
     /// stack of the `begin()` call. A transaction dropped unfinished was
     /// rolled back by the pool: not counted.
     fn watch_for_leak(&self) {
-        let Some(limit) = self.pool.config().leak_detection else { return };
+        let Some(limit) = self.pool.config().leak_detection else {
+            return;
+        };
         let finished = Arc::downgrade(&self.finished);
         let counted = self.leak_counted.clone();
         let shared = self.pool.shared().clone();
@@ -91,7 +93,8 @@ impl DbTransaction {
 
     fn count_leak_if_overdue(&self) {
         if let Some(limit) = self.pool.config().leak_detection {
-            if self.opened_at.elapsed() >= limit && !self.leak_counted.swap(true, Ordering::AcqRel) {
+            if self.opened_at.elapsed() >= limit && !self.leak_counted.swap(true, Ordering::AcqRel)
+            {
                 crate::metrics::Metrics::count(&self.pool.shared().metrics.leaks_detected);
             }
         }
@@ -120,7 +123,9 @@ impl DbTransaction {
         let mut guard = self.lease.lock().await;
         let result = match guard.as_mut() {
             None => Err(DbError::transaction_closed()),
-            Some(lease) => with_lease!(lease, l => on_lease!(l, |conn| run::fetch(conn, sql, params, persistent, first_only))),
+            Some(lease) => {
+                with_lease!(lease, l => on_lease!(l, |conn| run::fetch(conn, sql, params, persistent, first_only)))
+            }
         };
         self.counted(result)
     }
@@ -130,7 +135,9 @@ impl DbTransaction {
         let mut guard = self.lease.lock().await;
         let result = match guard.as_mut() {
             None => Err(DbError::transaction_closed()),
-            Some(lease) => with_lease!(lease, l => on_lease!(l, |conn| run::execute(conn, sql, params, persistent))),
+            Some(lease) => {
+                with_lease!(lease, l => on_lease!(l, |conn| run::execute(conn, sql, params, persistent)))
+            }
         };
         self.counted(result)
     }
@@ -140,7 +147,9 @@ impl DbTransaction {
         let mut guard = self.lease.lock().await;
         let result = match guard.as_mut() {
             None => Err(DbError::transaction_closed()),
-            Some(lease) => with_lease!(lease, l => on_lease!(l, |conn| run::execute_all(conn, statements, persistent))),
+            Some(lease) => {
+                with_lease!(lease, l => on_lease!(l, |conn| run::execute_all(conn, statements, persistent)))
+            }
         };
         self.counted(result)
     }

@@ -12,13 +12,25 @@ pub const DEFAULT_TABLE: &str = "Session";
 /// `"schema"."Table"` / `` `schema`.`Table` `` from a validated name.
 pub fn quote_table(backend: BackendKind, table: &str) -> DbResult<String> {
     let table = validate_identifier(table)?;
-    let q = if backend == BackendKind::MySql { '`' } else { '"' };
-    Ok(table.split('.').map(|part| format!("{q}{part}{q}")).collect::<Vec<_>>().join("."))
+    let q = if backend == BackendKind::MySql {
+        '`'
+    } else {
+        '"'
+    };
+    Ok(table
+        .split('.')
+        .map(|part| format!("{q}{part}{q}"))
+        .collect::<Vec<_>>()
+        .join("."))
 }
 
 /// The DELETE and its parameters for `now` (Unix ms). The table name is
 /// validated first: anything but a plain identifier runs nothing.
-pub fn cleanup_statement(backend: BackendKind, table: &str, now_ms: i64) -> DbResult<(String, Vec<Param>)> {
+pub fn cleanup_statement(
+    backend: BackendKind,
+    table: &str,
+    now_ms: i64,
+) -> DbResult<(String, Vec<Param>)> {
     let table = quote_table(backend, table)?;
     Ok(match backend {
         BackendKind::Sqlite => (
@@ -30,8 +42,15 @@ pub fn cleanup_statement(backend: BackendKind, table: &str, now_ms: i64) -> DbRe
             vec![Param::Int(now_ms), Param::Text(iso(now_ms))],
         ),
         BackendKind::Postgres | BackendKind::MySql => {
-            let col = if backend == BackendKind::MySql { "`expires`" } else { "\"expires\"" };
-            (format!("DELETE FROM {table} WHERE {col} < ?"), vec![Param::Timestamp(now_ms)])
+            let col = if backend == BackendKind::MySql {
+                "`expires`"
+            } else {
+                "\"expires\""
+            };
+            (
+                format!("DELETE FROM {table} WHERE {col} < ?"),
+                vec![Param::Timestamp(now_ms)],
+            )
         }
     })
 }
@@ -50,20 +69,34 @@ mod tests {
 
     #[test]
     fn quotes_per_backend() {
-        assert_eq!(quote_table(BackendKind::Postgres, "Session").unwrap(), "\"Session\"");
-        assert_eq!(quote_table(BackendKind::MySql, "app.Session").unwrap(), "`app`.`Session`");
+        assert_eq!(
+            quote_table(BackendKind::Postgres, "Session").unwrap(),
+            "\"Session\""
+        );
+        assert_eq!(
+            quote_table(BackendKind::MySql, "app.Session").unwrap(),
+            "`app`.`Session`"
+        );
     }
 
     #[test]
     fn hostile_names_run_nothing() {
-        let e = cleanup_statement(BackendKind::Sqlite, "Session; DROP TABLE Session", 0).unwrap_err();
+        let e =
+            cleanup_statement(BackendKind::Sqlite, "Session; DROP TABLE Session", 0).unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidArgument);
     }
 
     #[test]
     fn sqlite_compares_both_date_formats() {
-        let (sql, params) = cleanup_statement(BackendKind::Sqlite, "Session", 1_700_000_000_000).unwrap();
+        let (sql, params) =
+            cleanup_statement(BackendKind::Sqlite, "Session", 1_700_000_000_000).unwrap();
         assert!(sql.contains("julianday"));
-        assert_eq!(params, vec![Param::Int(1_700_000_000_000), Param::Text("2023-11-14T22:13:20.000Z".into())]);
+        assert_eq!(
+            params,
+            vec![
+                Param::Int(1_700_000_000_000),
+                Param::Text("2023-11-14T22:13:20.000Z".into())
+            ]
+        );
     }
 }

@@ -33,7 +33,18 @@ mod tests {
         for ok in ["Session", "session_v2", "public.Session", "_x"] {
             assert!(validate_identifier(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "1abc", "Session; DROP TABLE x", "a\"b", "a.b.c", "a b", "Séssion", "x--", "a.", "t\0"] {
+        for bad in [
+            "",
+            "1abc",
+            "Session; DROP TABLE x",
+            "a\"b",
+            "a.b.c",
+            "a b",
+            "Séssion",
+            "x--",
+            "a.",
+            "t\0",
+        ] {
             assert!(validate_identifier(bad).is_err(), "{bad}");
         }
     }

@@ -17,7 +17,10 @@ pub fn leading_keyword(sql: &str) -> String {
             break;
         }
     }
-    rest.chars().take_while(|c| c.is_ascii_alphabetic()).collect::<String>().to_ascii_uppercase()
+    rest.chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect::<String>()
+        .to_ascii_uppercase()
 }
 
 #[cfg(test)]
@@ -26,7 +29,10 @@ mod tests {
 
     #[test]
     fn finds_the_first_keyword() {
-        assert_eq!(leading_keyword("  -- x\n /* y */ insert into t values (1)"), "INSERT");
+        assert_eq!(
+            leading_keyword("  -- x\n /* y */ insert into t values (1)"),
+            "INSERT"
+        );
         assert_eq!(leading_keyword("CREATE TABLE t (a)"), "CREATE");
         assert_eq!(leading_keyword("(SELECT 1)"), "SELECT");
         assert_eq!(leading_keyword(""), "");

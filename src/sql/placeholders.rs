@@ -48,13 +48,22 @@ fn scan(sql: &str, mut found: impl FnMut(usize, Mark)) {
                 found(i, Mark::Param);
                 i += 1;
             }
-            b':' | b'@' if bytes.get(i + 1).is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
-                && (i == 0 || !matches!(bytes[i - 1], b':' | b'@')) =>
+            b':' | b'@'
+                if bytes
+                    .get(i + 1)
+                    .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
+                    && (i == 0 || !matches!(bytes[i - 1], b':' | b'@')) =>
             {
                 found(i, Mark::Other);
                 i += 1;
             }
-            b':' => i += if bytes.get(i + 1) == Some(&b':') { 2 } else { 1 },
+            b':' => {
+                i += if bytes.get(i + 1) == Some(&b':') {
+                    2
+                } else {
+                    1
+                }
+            }
             _ => i += 1,
         }
     }
@@ -109,7 +118,10 @@ fn itoa(n: u32) -> String {
 }
 
 fn memchr(bytes: &[u8], from: usize, needle: u8) -> Option<usize> {
-    bytes[from..].iter().position(|&b| b == needle).map(|p| p + from)
+    bytes[from..]
+        .iter()
+        .position(|&b| b == needle)
+        .map(|p| p + from)
 }
 
 /// `E'...'` strings take backslash escapes; plain ones only doubled quotes.
@@ -195,7 +207,10 @@ mod tests {
 
     #[test]
     fn numbers_placeholders_in_order() {
-        assert_eq!(to_numbered("SELECT * FROM t WHERE a = ? AND b = ?"), "SELECT * FROM t WHERE a = $1 AND b = $2");
+        assert_eq!(
+            to_numbered("SELECT * FROM t WHERE a = ? AND b = ?"),
+            "SELECT * FROM t WHERE a = $1 AND b = $2"
+        );
     }
 
     #[test]
@@ -228,7 +243,10 @@ mod tests {
 
     #[test]
     fn double_question_mark_is_a_literal() {
-        assert_eq!(to_numbered("SELECT data ?? 'k' FROM t WHERE id = ?"), "SELECT data ? 'k' FROM t WHERE id = $1");
+        assert_eq!(
+            to_numbered("SELECT data ?? 'k' FROM t WHERE id = ?"),
+            "SELECT data ? 'k' FROM t WHERE id = $1"
+        );
     }
 
     #[test]

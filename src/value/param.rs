@@ -38,7 +38,9 @@ impl Param {
 
     pub fn from_timestamp_ms(index: usize, ms: f64) -> DbResult<Param> {
         if !ms.is_finite() {
-            return Err(DbError::invalid_argument(format!("parameter {index} is an invalid Date")));
+            return Err(DbError::invalid_argument(format!(
+                "parameter {index} is an invalid Date"
+            )));
         }
         Ok(Param::Timestamp(ms as i64))
     }
