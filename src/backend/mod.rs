@@ -78,14 +78,13 @@ pub trait Driver: Database + HasStatementCache {
     fn add<'q>(args: &mut <Self as Database>::Arguments<'q>, param: &'q Param) -> DbResult<()>;
 
     /// The parameter types the server wants, when the backend lets the
-    /// server decide (PostgreSQL), with the SQL text to run if it had to
-    /// differ; `None` types each value from JS.
+    /// server decide (PostgreSQL); `None` types each value from JS.
     fn inferred_types<'c>(
         conn: &'c mut Self::Connection,
         sql: &'c str,
         params: &'c [Param],
         persistent: bool,
-    ) -> BoxFuture<'c, DbResult<Option<Inferred<<Self as Database>::TypeInfo>>>> {
+    ) -> BoxFuture<'c, DbResult<Option<Vec<<Self as Database>::TypeInfo>>>> {
         let _ = (conn, sql, params, persistent);
         Box::pin(std::future::ready(Ok(None)))
     }
@@ -103,17 +102,18 @@ pub trait Driver: Database + HasStatementCache {
         Ok(args)
     }
 
+    /// Another SQL text for the same statement, prepared on its own, for
+    /// when the inferred types of the cached one do not fit these values
+    /// (PostgreSQL: `SELECT ?` first with a number, then with a string).
+    fn variant_sql(sql: &str, params: &[Param]) -> Option<String> {
+        let _ = (sql, params);
+        None
+    }
+
     /// Appends the row's values, in column order, to `out`.
     fn decode_row(row: &Self::Row, out: &mut Vec<Cell>) -> DbResult<()>;
 
     fn execute_result(result: &Self::QueryResult, sql: &str) -> ExecuteResult;
-}
-
-/// Server-inferred parameter types, and the SQL text they were prepared
-/// for when it is not the caller's (a variant kept for other JS types).
-pub struct Inferred<T> {
-    pub sql: Option<String>,
-    pub types: Vec<T>,
 }
 
 pub(crate) fn bind_error(e: sqlx::error::BoxDynError) -> DbError {

@@ -12,7 +12,7 @@ use sqlx::types::chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use sqlx::types::{Json, Uuid};
 use sqlx::{encode::IsNull, Row, TypeInfo};
 
-use super::{bind_error, decode_columns, postgres_params, Driver, Inferred};
+use super::{bind_error, decode_columns, postgres_params, Driver};
 use crate::config::options::PoolConfig;
 use crate::config::url::{BackendKind, Target};
 use crate::error::{DbError, DbResult, ErrorCode};
@@ -155,30 +155,32 @@ impl Driver for Postgres {
         sql: &'c str,
         params: &'c [Param],
         persistent: bool,
-    ) -> BoxFuture<'c, DbResult<Option<Inferred<PgTypeInfo>>>> {
+    ) -> BoxFuture<'c, DbResult<Option<Vec<PgTypeInfo>>>> {
         Box::pin(async move {
             if !persistent || params.is_empty() {
                 return Ok(None);
             }
             let declared: Vec<PgTypeInfo> =
                 params.iter().map(postgres_params::declared_type).collect();
-            let types = prepared_types(conn, sql, &declared).await?;
-            if postgres_params::all_encodable(params, &types) {
-                return Ok(Some(Inferred { sql: None, types }));
+            let statement = sqlx::Executor::prepare_with(&mut *conn, sql, &declared).await?;
+            match sqlx::Statement::parameters(&statement) {
+                Some(sqlx::Either::Left(types)) => Ok(Some(types.to_vec())),
+                _ => Err(DbError::new(
+                    ErrorCode::Internal,
+                    "PostgreSQL described no parameter types",
+                )),
             }
-            // The cached statement was prepared for other JS types where
-            // nothing in the SQL constrains them (`SELECT ?` with a number,
-            // then a string). Keep one variant per type signature.
-            let variant = format!(
-                "{sql}\n/* shopify-db-pool: {} */",
-                postgres_params::signature(&declared)
-            );
-            let types = prepared_types(conn, &variant, &declared).await?;
-            Ok(Some(Inferred {
-                sql: Some(variant),
-                types,
-            }))
         })
+    }
+
+    /// One variant per signature of declared types, so each is prepared
+    /// (and cached) with the types its values take.
+    fn variant_sql(sql: &str, params: &[Param]) -> Option<String> {
+        let declared: Vec<PgTypeInfo> = params.iter().map(postgres_params::declared_type).collect();
+        Some(format!(
+            "{sql}\n/* shopify-db-pool: {} */",
+            postgres_params::signature(&declared)
+        ))
     }
 
     fn arguments<'q>(params: &'q [Param], types: Option<&[PgTypeInfo]>) -> DbResult<PgArguments> {
@@ -329,19 +331,4 @@ fn is_textual(name: &str) -> bool {
 
 fn json_array<T: serde::Serialize>(values: Vec<T>) -> Cell {
     Cell::Json(serde_json::to_value(values).unwrap_or(serde_json::Value::Null))
-}
-
-async fn prepared_types(
-    conn: &mut PgConnection,
-    sql: &str,
-    declared: &[PgTypeInfo],
-) -> DbResult<Vec<PgTypeInfo>> {
-    let statement = sqlx::Executor::prepare_with(&mut *conn, sql, declared).await?;
-    match sqlx::Statement::parameters(&statement) {
-        Some(sqlx::Either::Left(types)) => Ok(types.to_vec()),
-        _ => Err(DbError::new(
-            ErrorCode::Internal,
-            "PostgreSQL described no parameter types",
-        )),
-    }
 }

@@ -39,16 +39,6 @@ pub fn declared_type(p: &Param) -> PgTypeInfo {
     }
 }
 
-/// True when every value can be sent as the statement's type.
-pub fn all_encodable(params: &[Param], types: &[PgTypeInfo]) -> bool {
-    params.len() == types.len()
-        && params
-            .iter()
-            .zip(types)
-            .enumerate()
-            .all(|(i, (p, t))| encode(p, t, i).is_ok())
-}
-
 /// A short name for a list of declared types, e.g. `int8,unknown,bool`.
 pub fn signature(declared: &[PgTypeInfo]) -> String {
     declared

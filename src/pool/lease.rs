@@ -131,10 +131,6 @@ impl<DB: Driver> Lease<DB> {
         self.statement_finished(clock, Some(outcome)).map(|_| rtt)
     }
 
-    pub fn mark_broken(&mut self) {
-        self.broken = true;
-    }
-
     /// Takes the connection out of its slot for one statement and arms the
     /// statement timeout. Fails if `close()` already took the connection.
     pub fn statement_started(&mut self) -> DbResult<StatementClock> {

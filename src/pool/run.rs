@@ -27,8 +27,7 @@ where
     for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
     for<'c> &'c mut C: Executor<'c, Database = DB>,
 {
-    let (sql, types) = prepare::<DB, C>(conn, sql, params, persistent).await?;
-    let args = DB::arguments(params, types.as_deref())?;
+    let (sql, args) = bind::<DB, C>(conn, sql, params, persistent).await?;
     let query = sqlx::query_with::<DB, _>(&sql, args).persistent(persistent);
     let mut rows = Rows::default();
     if first_only {
@@ -60,34 +59,40 @@ where
     for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
     for<'c> &'c mut C: Executor<'c, Database = DB>,
 {
-    let (sql, types) = prepare::<DB, C>(conn, sql, params, persistent).await?;
-    let args = DB::arguments(params, types.as_deref())?;
+    let (sql, args) = bind::<DB, C>(conn, sql, params, persistent).await?;
     let query = sqlx::query_with::<DB, _>(&sql, args).persistent(persistent);
     let result = query.execute(&mut *conn).await?;
     Ok(DB::execute_result(&result, &sql))
 }
 
-type TypesOf<DB> = Option<Vec<<DB as sqlx::Database>::TypeInfo>>;
-
-/// Checks the parameter count, rewrites placeholders, and asks the backend
-/// which types the parameters should take (and which SQL text to run).
-async fn prepare<'s, DB: Driver, C>(
+/// Checks the parameter count, rewrites placeholders, and builds the
+/// arguments, typed as the backend wants them. When the types the server
+/// inferred for the cached statement do not fit these values, the backend's
+/// variant of the SQL is prepared and used instead.
+async fn bind<'s, 'q, DB: Driver, C>(
     conn: &mut C,
     sql: &'s str,
-    params: &[Param],
+    params: &'q [Param],
     persistent: bool,
-) -> DbResult<(Cow<'s, str>, TypesOf<DB>)>
+) -> DbResult<(Cow<'s, str>, <DB as sqlx::Database>::Arguments<'q>)>
 where
     DB: sqlx::Database<Connection = C>,
 {
     check_param_count(sql, params)?;
     let sql = DB::sql(sql);
-    Ok(
-        match DB::inferred_types(conn, &sql, params, persistent).await? {
-            Some(inferred) => (inferred.sql.map_or(sql, Cow::Owned), Some(inferred.types)),
-            None => (sql, None),
-        },
-    )
+    let types = DB::inferred_types(conn, &sql, params, persistent).await?;
+    let refused = match DB::arguments(params, types.as_deref()) {
+        Ok(args) => return Ok((sql, args)),
+        Err(e) => e,
+    };
+    match DB::variant_sql(&sql, params).filter(|_| types.is_some()) {
+        None => Err(refused),
+        Some(variant) => {
+            let types = DB::inferred_types(conn, &variant, params, persistent).await?;
+            let args = DB::arguments(params, types.as_deref())?;
+            Ok((Cow::Owned(variant), args))
+        }
+    }
 }
 
 /// A statement whose `?` count differs from the parameters given would run

@@ -18,11 +18,4 @@ impl PoolStatus {
     pub fn saturated(&self) -> bool {
         self.in_use >= self.max_connections && self.waiting > 0
     }
-
-    pub fn describe(&self) -> String {
-        format!(
-            "size {}, idle {}, in use {}, waiting {}, max {}",
-            self.size, self.idle, self.in_use, self.waiting, self.max_connections
-        )
-    }
 }

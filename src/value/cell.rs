@@ -34,11 +34,6 @@ impl Rows {
             self.cells.len() / self.columns.len()
         }
     }
-
-    /// Keeps only the first row (queryOne).
-    pub fn truncate_to_first(&mut self) {
-        self.cells.truncate(self.columns.len());
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
