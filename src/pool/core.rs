@@ -318,13 +318,19 @@ impl<DB: Driver> PoolCore<DB> {
     pub async fn close(&self, timeout: Duration) {
         self.shared.mark_closed();
         self.semaphore.close();
+        // Drained means every permit is back, not only every lease: a caller
+        // holding a permit may still be validating or opening a connection
+        // and would otherwise run its statement after close() resolved.
+        // Permits come back after the notification of a returned connection
+        // (and without one when an acquire fails), so the wait also polls.
+        let max = self.config.max_connections as usize;
         let drained = tokio::time::timeout(timeout, async {
             loop {
                 let notified = self.shared.returned.notified();
-                if self.shared.gauges.in_use() == 0 {
+                if self.shared.gauges.in_use() == 0 && self.semaphore.available_permits() >= max {
                     break;
                 }
-                notified.await;
+                let _ = tokio::time::timeout(Duration::from_millis(10), notified).await;
             }
         })
         .await;
