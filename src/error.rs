@@ -142,6 +142,13 @@ impl DbError {
             sqlx::Error::Tls(t) => {
                 DbError::new(ErrorCode::ConnectionFailed, format!("TLS failed: {t}"))
             }
+            // sqlx's SQLite binder refuses `:name` / `@name` parameters
+            // before anything is sent: the caller's SQL, not the link.
+            sqlx::Error::Protocol(p) if p.contains("unsupported SQL parameter format") => {
+                DbError::invalid_argument(format!(
+                    "{p}; use ? (or ?NNN) placeholders with an array of parameters"
+                ))
+            }
             sqlx::Error::Protocol(p) => DbError::new(
                 ErrorCode::ConnectionFailed,
                 format!("protocol error, the connection was dropped: {p}"),

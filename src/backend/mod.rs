@@ -23,6 +23,7 @@ pub mod mysql;
 pub mod postgres;
 pub mod postgres_params;
 pub mod sqlite;
+pub mod sqlite_inline;
 
 pub type ConnectOptionsOf<DB> = <<DB as Database>::Connection as sqlx::Connection>::Options;
 
@@ -36,13 +37,17 @@ pub trait Driver: Database + HasStatementCache {
 
     fn connect_options(config: &PoolConfig) -> DbResult<ConnectOptionsOf<Self>>;
 
+    /// What the pool keeps beside each connection for this backend (SQLite:
+    /// the inline statement cache), made by `prepare`.
+    type Local: Send + 'static;
+
     /// Session setup after a connection opens (statement timeout and the
     /// like). `deadline` is the per-query deadline the pool arms.
     fn prepare(
         conn: &mut Self::Connection,
         config: &PoolConfig,
         deadline: Arc<Deadline>,
-    ) -> impl Future<Output = DbResult<()>> + Send;
+    ) -> impl Future<Output = DbResult<Self::Local>> + Send;
 
     /// Runs a fixed statement (`BEGIN`, `COMMIT`, `ROLLBACK`) without
     /// preparing it.

@@ -59,6 +59,8 @@ impl Driver for MySql {
     /// MariaDB enforces `max_statement_time` (seconds) for every statement;
     /// MySQL's `max_execution_time` (ms) covers SELECTs only. Set whichever
     /// the server knows.
+    type Local = ();
+
     async fn prepare(
         conn: &mut MySqlConnection,
         config: &PoolConfig,

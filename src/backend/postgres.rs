@@ -71,6 +71,8 @@ impl Driver for Postgres {
         connect_options(config)
     }
 
+    type Local = ();
+
     async fn prepare(_: &mut PgConnection, _: &PoolConfig, _: Arc<Deadline>) -> DbResult<()> {
         Ok(())
     }

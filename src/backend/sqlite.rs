@@ -16,6 +16,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Column, Decode, Row, TypeInfo, ValueRef};
 
+use super::sqlite_inline::InlineConn;
 use super::{bind_error, parse_text_timestamp, Driver};
 use crate::config::options::PoolConfig;
 use crate::config::url::{BackendKind, Target};
@@ -42,7 +43,17 @@ pub fn connect_options(config: &PoolConfig) -> DbResult<SqliteConnectOptions> {
         .busy_timeout(BUSY_TIMEOUT)
         .foreign_keys(true)
         .synchronous(SqliteSynchronous::Normal)
-        .statement_cache_capacity(if config.statement_cache { 256 } else { 0 }))
+        // No sqlx statement cache: sqlx 0.8 keeps a cached statement's
+        // columns across a schema change (after ALTER TABLE its `SELECT *`
+        // returned no rows, then its worker thread panicked). Statements
+        // that run often run inline, with their own cache that re-reads
+        // columns (`sqlite_inline`); the rest are prepared per call.
+        // Serialized mode: the pool also runs statements on the JS thread
+        // through the raw handle (see `sqlite_inline`), and SQLite's own
+        // mutex then orders them with whatever sqlx's worker thread may
+        // still be finishing for the previous statement.
+        .serialized(true)
+        .statement_cache_capacity(0))
 }
 
 impl Driver for Sqlite {
@@ -53,19 +64,24 @@ impl Driver for Sqlite {
         connect_options(config)
     }
 
+    /// The inline state: the raw handle and its statement cache (`None`
+    /// when the statement cache is off: the inline path needs one).
+    type Local = Option<InlineConn>;
+
     /// SQLite has no server to enforce a statement timeout: a progress
-    /// handler checks the pool's per-query deadline every few thousand VM
-    /// steps and interrupts the statement once it has passed.
+    /// handler checks the pool's per-query deadline every thousand VM steps
+    /// and interrupts the statement once it has passed. The same deadline
+    /// bounds statements run inline on the JS thread.
     async fn prepare(
         conn: &mut SqliteConnection,
         config: &PoolConfig,
         deadline: Arc<Deadline>,
-    ) -> DbResult<()> {
-        if config.statement_timeout.is_some() {
-            let mut handle = conn.lock_handle().await?;
-            handle.set_progress_handler(10_000, move || !deadline.passed());
-        }
-        Ok(())
+    ) -> DbResult<Option<InlineConn>> {
+        let mut handle = conn.lock_handle().await?;
+        handle.set_progress_handler(1_000, move || !deadline.passed());
+        Ok(config
+            .statement_cache
+            .then(|| InlineConn::new(handle.as_raw_handle())))
     }
 
     fn simple<'c>(
@@ -143,21 +159,25 @@ impl Driver for Sqlite {
     /// are left as they were by statements that are not INSERT/UPDATE/
     /// DELETE: report what this statement did, not what an earlier one did.
     fn execute_result(result: &SqliteQueryResult, sql: &str) -> ExecuteResult {
-        let keyword = leading_keyword(sql);
-        let writes = matches!(
-            keyword.as_str(),
-            "INSERT" | "UPDATE" | "DELETE" | "REPLACE" | "WITH"
-        );
-        let inserts = matches!(keyword.as_str(), "INSERT" | "REPLACE" | "WITH");
-        let id = result.last_insert_rowid();
-        ExecuteResult {
-            rows_affected: if writes { result.rows_affected() } else { 0 },
-            last_insert_id: (inserts && result.rows_affected() > 0 && id != 0).then_some(id),
-        }
+        shape_execute_result(result.rows_affected(), result.last_insert_rowid(), sql)
     }
 }
 
-fn decode_error(e: sqlx::error::BoxDynError) -> DbError {
+/// See `execute_result`; shared with the inline path.
+pub(crate) fn shape_execute_result(changes: u64, last_rowid: i64, sql: &str) -> ExecuteResult {
+    let keyword = leading_keyword(sql);
+    let writes = matches!(
+        keyword.as_str(),
+        "INSERT" | "UPDATE" | "DELETE" | "REPLACE" | "WITH"
+    );
+    let inserts = matches!(keyword.as_str(), "INSERT" | "REPLACE" | "WITH");
+    ExecuteResult {
+        rows_affected: if writes { changes } else { 0 },
+        last_insert_id: (inserts && changes > 0 && last_rowid != 0).then_some(last_rowid),
+    }
+}
+
+pub(crate) fn decode_error(e: sqlx::error::BoxDynError) -> DbError {
     DbError::new(
         crate::error::ErrorCode::QueryFailed,
         format!("could not decode a SQLite value: {e}"),

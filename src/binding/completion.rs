@@ -16,6 +16,7 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::ptr;
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 
 use futures_util::FutureExt;
 use napi::bindgen_prelude::{PromiseRaw, ToNapiValue};
@@ -23,6 +24,7 @@ use napi::{sys, Env};
 
 use super::js_error::Settled;
 use crate::error::{DbError, DbResult, ErrorCode};
+use crate::pool::inline;
 
 /// Turns a finished call into its JS value (or rejection) on the JS thread.
 type Settle = Box<dyn FnOnce(sys::napi_env) -> Result<sys::napi_value, sys::napi_value> + Send>;
@@ -61,6 +63,8 @@ struct Local {
     queue: Arc<Queue>,
     pending: HashMap<u64, sys::napi_deferred>,
     next_id: u64,
+    /// A turn mark is queued.
+    turn_watched: bool,
 }
 
 thread_local! {
@@ -68,8 +72,15 @@ thread_local! {
     static LOCAL: RefCell<Option<Local>> = const { RefCell::new(None) };
 }
 
-/// Runs `work` on tokio and returns a promise settled with its outcome: the
-/// value, or the coded error. A panic becomes an `INTERNAL` rejection.
+/// Runs `work` and returns a promise settled with its outcome: the value,
+/// or the coded error. A panic becomes an `INTERNAL` rejection.
+///
+/// The first poll runs here, on the JS thread, inside the runtime: the call
+/// takes its place in the pool's queue in the order JS made it (tokio would
+/// first-poll a burst of spawned tasks in its own order), and the statement
+/// is already sent by the time the call returns. A call that finishes in
+/// that poll (a SQLite statement run inline, see `pool::inline`) settles its
+/// promise at once; the rest runs on tokio and settles through the queue.
 pub fn settle<'env, T, F>(env: &'env Env, work: F) -> napi::Result<PromiseRaw<'env, Settled<T>>>
 where
     T: ToNapiValue + Send + 'static,
@@ -79,65 +90,88 @@ where
     let mut deferred = ptr::null_mut();
     let mut promise = ptr::null_mut();
     napi::check_status!(unsafe { sys::napi_create_promise(raw_env, &mut deferred, &mut promise) })?;
-    let (id, queue) = LOCAL.with(|cell| -> napi::Result<(u64, Arc<Queue>)> {
+    let mut task = Box::pin(AssertUnwindSafe(work).catch_unwind().map(|outcome| {
+        outcome.unwrap_or_else(|panic| {
+            let detail = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(DbError::new(
+                ErrorCode::Internal,
+                format!("internal error in shopify-db-pool: {detail}"),
+            ))
+        })
+    }));
+    // A wake-up that lands before the task's first poll on tokio is not
+    // lost: every future re-checks its state when polled.
+    let waker = futures_util::task::noop_waker();
+    let mut cx = std::task::Context::from_waker(&waker);
+    let (first, ran_inline) = inline::js_thread(|| {
+        napi::bindgen_prelude::within_runtime_if_available(|| task.as_mut().poll(&mut cx))
+    });
+    LOCAL.with(|cell| -> napi::Result<()> {
         let mut slot = cell.borrow_mut();
         if slot.is_none() {
             *slot = Some(Local {
                 queue: create_queue(raw_env)?,
                 pending: HashMap::new(),
                 next_id: 0,
+                turn_watched: false,
             });
         }
         let local = slot.as_mut().expect("just created");
+        if ran_inline && !local.turn_watched {
+            // The next drain runs on a later turn of the loop: it renews
+            // the inline budget.
+            local.turn_watched = true;
+            local
+                .queue
+                .push(TURN_MARK, Box::new(|_| Err(ptr::null_mut())));
+        }
+        if let Poll::Ready(outcome) = first {
+            unsafe { settle_now(raw_env, deferred, settled_value::<T>(outcome)) };
+            return Ok(());
+        }
         local.next_id += 1;
         if local.pending.is_empty() {
             unsafe { sys::napi_ref_threadsafe_function(raw_env, local.queue.tsfn) };
         }
         local.pending.insert(local.next_id, deferred);
-        Ok((local.next_id, local.queue.clone()))
+        let (id, queue) = (local.next_id, local.queue.clone());
+        napi::bindgen_prelude::spawn(async move {
+            let outcome = task.await;
+            queue.push(id, Box::new(move |env| settled_value(outcome)(env)));
+        });
+        Ok(())
     })?;
-    let mut task = Box::pin(async move {
-        let outcome = AssertUnwindSafe(work)
-            .catch_unwind()
-            .await
-            .unwrap_or_else(|panic| {
-                let detail = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_default();
-                Err(DbError::new(
-                    ErrorCode::Internal,
-                    format!("internal error in shopify-db-pool: {detail}"),
-                ))
-            });
-        queue.push(
-            id,
-            Box::new(move |env| unsafe {
-                match Settled::to_napi_value(env, Settled(outcome)) {
-                    Ok(value) => Ok(value),
-                    Err(error) => {
-                        Err(napi::Error::to_napi_value(env, error).unwrap_or(ptr::null_mut()))
-                    }
-                }
-            }),
-        );
-    });
-    // The first poll runs here, on the JS thread, inside the runtime: the
-    // call takes its place in the pool's queue in the order JS made it
-    // (tokio would first-poll a burst of spawned tasks in its own order),
-    // and the statement is already sent by the time the call returns. The
-    // rest runs on tokio; a wake-up that lands before the task's first poll
-    // there is not lost, since every future re-checks its state when polled.
-    let waker = futures_util::task::noop_waker();
-    let mut cx = std::task::Context::from_waker(&waker);
-    let finished = napi::bindgen_prelude::within_runtime_if_available(|| {
-        task.as_mut().poll(&mut cx).is_ready()
-    });
-    if !finished {
-        napi::bindgen_prelude::spawn(task);
-    }
     Ok(PromiseRaw::new(raw_env, promise))
+}
+
+/// Not a call: queued to notice the next turn of the event loop.
+const TURN_MARK: u64 = 0;
+
+/// The JS value (or rejection) of a finished call.
+fn settled_value<T: ToNapiValue>(
+    outcome: DbResult<T>,
+) -> impl FnOnce(sys::napi_env) -> Result<sys::napi_value, sys::napi_value> {
+    move |env| unsafe {
+        match Settled::to_napi_value(env, Settled(outcome)) {
+            Ok(value) => Ok(value),
+            Err(error) => Err(napi::Error::to_napi_value(env, error).unwrap_or(ptr::null_mut())),
+        }
+    }
+}
+
+unsafe fn settle_now(
+    env: sys::napi_env,
+    deferred: sys::napi_deferred,
+    settle: impl FnOnce(sys::napi_env) -> Result<sys::napi_value, sys::napi_value>,
+) {
+    match settle(env) {
+        Ok(value) => sys::napi_resolve_deferred(env, deferred, value),
+        Err(error) => sys::napi_reject_deferred(env, deferred, error),
+    };
 }
 
 fn create_queue(env: sys::napi_env) -> napi::Result<Arc<Queue>> {
@@ -186,6 +220,8 @@ unsafe extern "C" fn drain(
     LOCAL.with(|cell| {
         let mut slot = cell.borrow_mut();
         let Some(local) = slot.as_mut() else { return };
+        inline::new_turn();
+        local.turn_watched = false;
         let batch =
             std::mem::take(&mut *local.queue.done.lock().unwrap_or_else(|p| p.into_inner()));
         for (id, settle) in batch {
@@ -194,10 +230,7 @@ unsafe extern "C" fn drain(
             };
             let mut scope = ptr::null_mut();
             sys::napi_open_handle_scope(env, &mut scope);
-            match settle(env) {
-                Ok(value) => sys::napi_resolve_deferred(env, deferred, value),
-                Err(error) => sys::napi_reject_deferred(env, deferred, error),
-            };
+            settle_now(env, deferred, settle);
             sys::napi_close_handle_scope(env, scope);
         }
         if local.pending.is_empty() {

@@ -9,6 +9,7 @@ use napi::bindgen_prelude::{ToNapiValue, TypeName, ValidateNapiValue};
 use napi::{check_status, sys, ValueType};
 
 use super::js_error::js_string;
+use super::row_factory;
 use crate::value::cell::ExecuteResult;
 use crate::value::{Cell, Rows};
 
@@ -41,10 +42,10 @@ impl ToNapiValue for JsRows {
         if count == 0 {
             return Ok(array);
         }
-        let keys = column_keys(env, &rows.columns)?;
+        let mut keys = column_keys(env, &rows.columns)?;
         let mut cells = rows.cells.into_iter();
         for r in 0..count {
-            let row = build_row(env, &keys, &mut cells)?;
+            let row = build_row(env, &mut keys, &mut cells)?;
             check_status!(sys::napi_set_element(env, array, r as u32, row))?;
         }
         Ok(array)
@@ -59,8 +60,8 @@ impl ToNapiValue for JsFirstRow {
             check_status!(sys::napi_get_null(env, &mut null))?;
             return Ok(null);
         }
-        let keys = column_keys(env, &rows.columns)?;
-        build_row(env, &keys, &mut rows.cells.into_iter())
+        let mut keys = column_keys(env, &rows.columns)?;
+        build_row(env, &mut keys, &mut rows.cells.into_iter())
     }
 }
 
@@ -113,25 +114,55 @@ unsafe fn execute_result(env: sys::napi_env, r: ExecuteResult) -> napi::Result<s
     Ok(obj)
 }
 
-unsafe fn column_keys(
-    env: sys::napi_env,
-    columns: &[String],
-) -> napi::Result<Vec<sys::napi_value>> {
-    columns.iter().map(|c| js_string(env, c)).collect()
+/// How the rows of one result set are made (see `row_factory`).
+enum RowMaker {
+    Factory {
+        f: sys::napi_value,
+        width: usize,
+        values: Vec<sys::napi_value>,
+    },
+    Keys(Vec<sys::napi_value>),
+}
+
+unsafe fn column_keys(env: sys::napi_env, columns: &[String]) -> napi::Result<RowMaker> {
+    if let Some(f) = row_factory::for_columns(env, columns)? {
+        return Ok(RowMaker::Factory {
+            f,
+            width: columns.len(),
+            values: Vec::with_capacity(columns.len()),
+        });
+    }
+    Ok(RowMaker::Keys(
+        columns
+            .iter()
+            .map(|c| js_string(env, c))
+            .collect::<napi::Result<_>>()?,
+    ))
 }
 
 unsafe fn build_row(
     env: sys::napi_env,
-    keys: &[sys::napi_value],
+    maker: &mut RowMaker,
     cells: &mut impl Iterator<Item = Cell>,
 ) -> napi::Result<sys::napi_value> {
-    let mut obj = ptr::null_mut();
-    check_status!(sys::napi_create_object(env, &mut obj))?;
-    for key in keys {
-        let value = cell(env, cells.next().unwrap_or(Cell::Null))?;
-        check_status!(sys::napi_set_property(env, obj, *key, value))?;
+    match maker {
+        RowMaker::Factory { f, width, values } => {
+            values.clear();
+            for _ in 0..*width {
+                values.push(cell(env, cells.next().unwrap_or(Cell::Null))?);
+            }
+            row_factory::make_row(env, *f, values)
+        }
+        RowMaker::Keys(keys) => {
+            let mut obj = ptr::null_mut();
+            check_status!(sys::napi_create_object(env, &mut obj))?;
+            for key in keys.iter() {
+                let value = cell(env, cells.next().unwrap_or(Cell::Null))?;
+                check_status!(sys::napi_set_property(env, obj, *key, value))?;
+            }
+            Ok(obj)
+        }
     }
-    Ok(obj)
 }
 
 unsafe fn null(env: sys::napi_env) -> napi::Result<sys::napi_value> {

@@ -12,5 +12,6 @@ pub mod js_param;
 pub mod js_rows;
 pub mod pool;
 pub mod replicas;
+pub mod row_factory;
 pub mod statements;
 pub mod transaction;

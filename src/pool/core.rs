@@ -31,9 +31,21 @@ const VALIDATE_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 /// An open connection and what the pool knows about it.
 pub struct Live<DB: Driver> {
+    /// Declared before `raw` so it is dropped first: SQLite's inline
+    /// statements must be finalized before their connection closes.
+    pub local: DB::Local,
     pub raw: DB::Connection,
     pub created_at: Instant,
     pub deadline: Arc<Deadline>,
+}
+
+impl<DB: Driver> Live<DB> {
+    /// Closes the connection (bounded), the pool's own state first.
+    pub async fn close(self) {
+        let Live { local, raw, .. } = self;
+        drop(local);
+        let _ = tokio::time::timeout(Duration::from_secs(5), raw.close()).await;
+    }
 }
 
 struct Idle<DB: Driver> {
@@ -168,6 +180,28 @@ impl<DB: Driver> PoolCore<DB> {
         Ok(Lease::new(self.clone(), slot, permit))
     }
 
+    /// A permit and an idle connection that needs no validation, right now
+    /// or not at all: for a statement run synchronously on the calling
+    /// thread (see `pool::inline`). Anything else (a queue, no idle
+    /// connection, one due for validation) is left to `acquire`.
+    pub fn lend_now(&self) -> Option<(tokio::sync::SemaphorePermit<'_>, Live<DB>)> {
+        if self.shared.is_closed() {
+            return None;
+        }
+        self.shared.mark_started();
+        let permit = self.semaphore.try_acquire().ok()?;
+        let mut idle = self.idle.lock().ok()?;
+        let fresh = idle.last().is_some_and(|i| {
+            i.since.elapsed() < VALIDATE_AFTER_IDLE && !self.past_lifetime(&i.live)
+        });
+        let live = if fresh {
+            idle.pop().map(|i| i.live)
+        } else {
+            None
+        }?;
+        Some((permit, live))
+    }
+
     fn timeout_error(&self) -> DbError {
         let size = self.size();
         let in_use = self.shared.gauges.in_use() as u32;
@@ -202,8 +236,9 @@ impl<DB: Driver> PoolCore<DB> {
                 .await
                 .map_err(connect_error)?;
             let deadline = Arc::new(Deadline::default());
-            DB::prepare(&mut raw, &self.config, deadline.clone()).await?;
+            let local = DB::prepare(&mut raw, &self.config, deadline.clone()).await?;
             Ok::<_, DbError>(Live {
+                local,
                 raw,
                 created_at: Instant::now(),
                 deadline,
@@ -261,9 +296,7 @@ impl<DB: Driver> PoolCore<DB> {
         if reaped {
             Metrics::count(&self.shared.metrics.connections_reaped);
         }
-        self.shared.runtime.spawn(async move {
-            let _ = tokio::time::timeout(Duration::from_secs(5), live.raw.close()).await;
-        });
+        self.shared.runtime.spawn(live.close());
         self.shared.returned.notify_waiters();
     }
 
@@ -360,10 +393,7 @@ impl<DB: Driver> PoolCore<DB> {
         for Idle { live, .. } in idle {
             self.size.fetch_sub(1, Ordering::AcqRel);
             Metrics::count(&self.shared.metrics.connections_closed);
-            closing.push(tokio::time::timeout(
-                Duration::from_secs(5),
-                live.raw.close(),
-            ));
+            closing.push(live.close());
         }
         for c in closing {
             let _ = c.await;

@@ -9,6 +9,7 @@ pub mod background;
 pub mod core;
 pub mod deadline;
 pub mod gauges;
+pub mod inline;
 pub mod lease;
 pub mod replicas;
 pub mod run;
@@ -27,6 +28,7 @@ use sqlx::sqlite::Sqlite;
 use self::core::PoolCore;
 use self::replicas::{is_read, is_unavailable, is_write_refused, Replicas};
 use self::shared::Shared;
+use crate::backend::sqlite_inline::{Output, Want};
 use crate::config::options::PoolConfig;
 use crate::config::url::{BackendKind, Target};
 use crate::error::{DbResult, ErrorCode};
@@ -227,8 +229,27 @@ impl DbPool {
         .await
     }
 
+    /// SQLite only, on the JS thread, when a connection is free: the
+    /// statement run synchronously (see `inline`), errors counted. `None`:
+    /// take the async path.
+    fn run_inline(&self, sql: &str, params: &[Param], want: Want) -> Option<DbResult<Output>> {
+        let AnyCore::Sqlite(core) = &self.inner.core else {
+            return None;
+        };
+        let done = core.run_inline(sql, params, want)?;
+        if let Err(e) = &done {
+            self.record_error(e.code);
+        }
+        Some(done)
+    }
+
     /// One round trip on a pooled connection; resolves with its duration.
+    /// (SQLite, inline: the time to run `SELECT 1`.)
     pub async fn ping(&self) -> DbResult<Duration> {
+        let started = std::time::Instant::now();
+        if let Some(done) = self.run_inline("SELECT 1", &[], Want::FirstRow) {
+            return done.map(|_| started.elapsed());
+        }
         self.counted(async move {
             with_core!(&self.inner.core, c => {
                 let mut lease = c.acquire().await?;
@@ -255,6 +276,17 @@ impl DbPool {
     }
 
     async fn query_here(&self, sql: &str, params: &[Param], first_only: bool) -> DbResult<Rows> {
+        let want = if first_only {
+            Want::FirstRow
+        } else {
+            Want::Rows
+        };
+        if let Some(done) = self.run_inline(sql, params, want) {
+            return done.map(|out| match out {
+                Output::Rows(rows) => rows,
+                Output::Execute(_) => Rows::default(),
+            });
+        }
         let persistent = self.inner.config.statement_cache;
         self.counted(async move { with_core!(&self.inner.core, c => {
             let mut lease = c.acquire().await?;
@@ -269,6 +301,15 @@ impl DbPool {
     }
 
     pub async fn execute(&self, sql: &str, params: &[Param]) -> DbResult<ExecuteResult> {
+        if let Some(done) = self.run_inline(sql, params, Want::Execute) {
+            return done.map(|out| match out {
+                Output::Execute(result) => result,
+                Output::Rows(_) => ExecuteResult {
+                    rows_affected: 0,
+                    last_insert_id: None,
+                },
+            });
+        }
         let persistent = self.inner.config.statement_cache;
         self.counted(async move { with_core!(&self.inner.core, c => {
             let mut lease = c.acquire().await?;

@@ -1,0 +1,173 @@
+//! SQLite statements run on the JS thread, within a time budget per turn of
+//! the event loop.
+//!
+//! A point-select costs SQLite a few microseconds; sending it to a worker
+//! thread and the answer back costs ten times that in wake-ups. So when a
+//! call is made on the JS thread (the binding's first poll opens a
+//! [`js_thread`] scope), finds a free idle connection, and the loop's
+//! budget is not spent, the statement runs right there
+//! (`backend::sqlite_inline`) and the promise is settled before the call
+//! returns.
+//!
+//! "Never block the event loop" still holds, in two bounds:
+//! - each inline statement is interrupted after [`STATEMENT_LIMIT`] (the
+//!   connection's deadline, checked by SQLite's progress handler), rolled
+//!   back, and re-run on the worker thread; its SQL never runs inline again
+//!   on that connection;
+//! - inline statements of one turn share [`turn_budget`] (1 ms unless
+//!   `SHOPIFY_DB_POOL_INLINE_BUDGET_US` says otherwise; 0 turns inline
+//!   execution off). Awaiting already-settled promises never yields to the
+//!   loop, so without this a chain of queries would starve timers and I/O
+//!   like a synchronous driver does. Once it is spent, calls take the
+//!   async path until the binding sees the loop turn and calls [`new_turn`].
+//!
+//! Anything else (a queue for connections, a locked database, several
+//! statements in one string, a transaction) takes the async path as before.
+
+use std::cell::Cell;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use sqlx::sqlite::Sqlite;
+
+use super::core::{Live, PoolCore};
+use super::gauges::InUseGuard;
+use crate::backend::sqlite_inline::{InlineConn, Output, Want};
+use crate::error::DbResult;
+use crate::metrics::Metrics;
+use crate::value::Param;
+
+/// The longest one statement may hold the JS thread before it is moved to
+/// the worker thread.
+pub const STATEMENT_LIMIT: Duration = Duration::from_micros(500);
+
+/// Inline time allowed per event-loop turn.
+pub fn turn_budget() -> Duration {
+    static BUDGET: OnceLock<Duration> = OnceLock::new();
+    *BUDGET.get_or_init(|| {
+        let micros = std::env::var("SHOPIFY_DB_POOL_INLINE_BUDGET_US")
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or(1_000);
+        Duration::from_micros(micros.min(1_000_000))
+    })
+}
+
+#[derive(Clone, Copy, Default)]
+struct Turn {
+    /// Inside a call made on the JS thread.
+    open: bool,
+    spent: Duration,
+    /// Something ran inline inside the current scope.
+    charged: bool,
+}
+
+thread_local! {
+    static TURN: Cell<Turn> = const { Cell::new(Turn { open: false, spent: Duration::ZERO, charged: false }) };
+}
+
+/// Runs `f` with inline execution allowed (the binding, on the JS thread).
+/// Also says whether anything ran inline, so the binding knows to watch
+/// for the next turn of the loop.
+pub fn js_thread<R>(f: impl FnOnce() -> R) -> (R, bool) {
+    let before = TURN.get();
+    TURN.set(Turn {
+        open: true,
+        charged: false,
+        ..before
+    });
+    let r = f();
+    let after = TURN.get();
+    TURN.set(Turn {
+        open: before.open,
+        charged: before.charged,
+        spent: after.spent,
+    });
+    (r, after.charged)
+}
+
+/// The event loop turned: a new budget.
+pub fn new_turn() {
+    let t = TURN.get();
+    TURN.set(Turn {
+        spent: Duration::ZERO,
+        ..t
+    });
+}
+
+fn allowed() -> bool {
+    let t = TURN.get();
+    t.open && t.spent < turn_budget()
+}
+
+fn charge(elapsed: Duration) {
+    let t = TURN.get();
+    TURN.set(Turn {
+        spent: t.spent + elapsed,
+        charged: true,
+        ..t
+    });
+}
+
+impl PoolCore<Sqlite> {
+    /// Runs the statement inline if it may; `None`: take the async path
+    /// (nothing was changed, no metric recorded).
+    pub fn run_inline(&self, sql: &str, params: &[Param], want: Want) -> Option<DbResult<Output>> {
+        if !allowed() {
+            return None;
+        }
+        let started = Instant::now();
+        let (permit, live) = self.lend_now()?;
+        let mut borrowed = Borrowed {
+            core: self,
+            live: Some(live),
+            in_use: Some(InUseGuard::new(&self.shared.gauges)),
+        };
+        let acquired = started.elapsed();
+        let live = borrowed.live.as_mut().expect("just lent");
+        let limit = self
+            .config
+            .statement_timeout
+            .map_or(STATEMENT_LIMIT, |t| t.min(STATEMENT_LIMIT));
+        let outcome = match live.local.as_mut() {
+            None => None,
+            Some(conn) => {
+                live.deadline.arm(limit);
+                let clock = Instant::now();
+                let outcome = InlineConn::run(conn, sql, params, want);
+                live.deadline.disarm();
+                outcome.inspect(|_| {
+                    let metrics = &self.shared.metrics;
+                    metrics.acquire_wait.record(acquired);
+                    metrics.query_time.record(clock.elapsed());
+                    Metrics::count(&metrics.queries_total);
+                })
+            }
+        };
+        drop(borrowed);
+        drop(permit);
+        charge(started.elapsed());
+        outcome
+    }
+}
+
+/// A connection lent for one inline statement: back to the idle stack when
+/// done, even if the statement panicked.
+struct Borrowed<'a> {
+    core: &'a PoolCore<Sqlite>,
+    live: Option<Live<Sqlite>>,
+    in_use: Option<InUseGuard>,
+}
+
+impl Drop for Borrowed<'_> {
+    fn drop(&mut self) {
+        drop(self.in_use.take());
+        if let Some(live) = self.live.take() {
+            if std::thread::panicking() {
+                self.core.retire(live, false);
+            } else {
+                self.core.give_back(live);
+            }
+        }
+    }
+}
