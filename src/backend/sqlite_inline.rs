@@ -19,6 +19,7 @@
 use std::collections::HashMap;
 use std::ffi::{c_char, c_int, CStr};
 use std::ptr::{self, NonNull};
+use std::sync::Arc;
 
 use libsqlite3_sys as ffi;
 
@@ -71,7 +72,7 @@ enum Plan {
 
 struct Prepared {
     stmt: NonNull<ffi::sqlite3_stmt>,
-    columns: Vec<String>,
+    columns: Arc<[String]>,
     declared: Vec<Declared>,
     /// SQLite re-prepares a statement after a schema change (a `SELECT *`
     /// may gain columns): when this counter moves, the column data is read
@@ -201,7 +202,7 @@ unsafe fn prepare(db: *mut ffi::sqlite3, sql: &str) -> DbResult<Plan> {
     };
     let mut prepared = Prepared {
         stmt,
-        columns: Vec::new(),
+        columns: Arc::from([]),
         declared: Vec::new(),
         reprepares: -1,
         placeholders: count_params(sql),

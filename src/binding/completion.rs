@@ -8,12 +8,18 @@
 //! turn. Under load many completions share one wake-up; when idle, the
 //! function is unref'd so it never keeps Node alive, and it is ref'd while
 //! any promise is pending so Node does not exit under a running query.
+//!
+//! Calls are first polled on the JS thread. One that finishes there (a
+//! SQLite statement run inline, see `pool::inline`) settles at once; one
+//! that waits for the next turn of the event loop stays here and is polled
+//! again by the next drain; the rest go to tokio.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::ffi::c_void;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::ptr;
 use std::sync::{Arc, Mutex};
 use std::task::Poll;
@@ -28,6 +34,9 @@ use crate::pool::inline;
 
 /// Turns a finished call into its JS value (or rejection) on the JS thread.
 type Settle = Box<dyn FnOnce(sys::napi_env) -> Result<sys::napi_value, sys::napi_value> + Send>;
+
+/// A call in progress, whatever its result type.
+type Task = Pin<Box<dyn Future<Output = Settle> + Send>>;
 
 /// Results waiting for the JS thread, shared with tokio's threads.
 struct Queue {
@@ -58,13 +67,77 @@ impl Queue {
     }
 }
 
-/// What the JS thread keeps: the queue, and the deferreds of pending calls.
+/// What the JS thread keeps: the queue, and the calls not yet settled.
 struct Local {
     queue: Arc<Queue>,
+    /// Calls running on tokio, by id.
     pending: HashMap<u64, sys::napi_deferred>,
+    /// Calls waiting for the next turn, in call order.
+    waiting: VecDeque<(sys::napi_deferred, Task)>,
     next_id: u64,
-    /// A turn mark is queued.
+    /// `setImmediate(next_turn)`, made once.
+    next_turn: NextTurn,
+    /// `next_turn` is scheduled.
     turn_watched: bool,
+    /// The function is ref'd (some call is not settled).
+    reffed: bool,
+}
+
+impl Local {
+    fn new(env: sys::napi_env) -> napi::Result<Self> {
+        Ok(Local {
+            queue: create_queue(env)?,
+            pending: HashMap::new(),
+            waiting: VecDeque::new(),
+            next_id: 0,
+            next_turn: NextTurn::new(env)?,
+            turn_watched: false,
+            reffed: false,
+        })
+    }
+
+    /// Polls a call on the JS thread and settles, parks or hands it on.
+    unsafe fn poll(&mut self, env: sys::napi_env, deferred: sys::napi_deferred, mut task: Task) {
+        // A wake-up that lands before the task's first poll on tokio is not
+        // lost: every future re-checks its state when polled.
+        let waker = futures_util::task::noop_waker();
+        let mut cx = std::task::Context::from_waker(&waker);
+        let (poll, scope) = inline::js_thread(|| {
+            napi::bindgen_prelude::within_runtime_if_available(|| task.as_mut().poll(&mut cx))
+        });
+        if (scope.ran_inline || scope.waits_for_turn) && !self.turn_watched {
+            self.turn_watched = self.next_turn.schedule(env);
+        }
+        match poll {
+            Poll::Ready(settle) => settle_now(env, deferred, settle),
+            // (Should setImmediate be unavailable, tokio runs it instead.)
+            Poll::Pending if scope.waits_for_turn && self.turn_watched => {
+                self.waiting.push_back((deferred, task))
+            }
+            Poll::Pending => {
+                self.next_id += 1;
+                let (id, queue) = (self.next_id, self.queue.clone());
+                self.pending.insert(id, deferred);
+                napi::bindgen_prelude::spawn(async move {
+                    let settle = task.await;
+                    queue.push(id, settle);
+                });
+            }
+        }
+    }
+
+    /// Keeps Node alive exactly while some call is not settled.
+    unsafe fn update_ref(&mut self, env: sys::napi_env) {
+        let busy = !self.pending.is_empty() || !self.waiting.is_empty();
+        if busy != self.reffed {
+            self.reffed = busy;
+            if busy {
+                sys::napi_ref_threadsafe_function(env, self.queue.tsfn);
+            } else {
+                sys::napi_unref_threadsafe_function(env, self.queue.tsfn);
+            }
+        }
+    }
 }
 
 thread_local! {
@@ -78,9 +151,7 @@ thread_local! {
 /// The first poll runs here, on the JS thread, inside the runtime: the call
 /// takes its place in the pool's queue in the order JS made it (tokio would
 /// first-poll a burst of spawned tasks in its own order), and the statement
-/// is already sent by the time the call returns. A call that finishes in
-/// that poll (a SQLite statement run inline, see `pool::inline`) settles its
-/// promise at once; the rest runs on tokio and settles through the queue.
+/// is already sent by the time the call returns.
 pub fn settle<'env, T, F>(env: &'env Env, work: F) -> napi::Result<PromiseRaw<'env, Settled<T>>>
 where
     T: ToNapiValue + Send + 'static,
@@ -90,8 +161,8 @@ where
     let mut deferred = ptr::null_mut();
     let mut promise = ptr::null_mut();
     napi::check_status!(unsafe { sys::napi_create_promise(raw_env, &mut deferred, &mut promise) })?;
-    let mut task = Box::pin(AssertUnwindSafe(work).catch_unwind().map(|outcome| {
-        outcome.unwrap_or_else(|panic| {
+    let task: Task = Box::pin(AssertUnwindSafe(work).catch_unwind().map(|outcome| {
+        let outcome = outcome.unwrap_or_else(|panic| {
             let detail = panic
                 .downcast_ref::<&str>()
                 .map(|s| s.to_string())
@@ -101,55 +172,23 @@ where
                 ErrorCode::Internal,
                 format!("internal error in shopify-db-pool: {detail}"),
             ))
-        })
+        });
+        Box::new(settled_value(outcome)) as Settle
     }));
-    // A wake-up that lands before the task's first poll on tokio is not
-    // lost: every future re-checks its state when polled.
-    let waker = futures_util::task::noop_waker();
-    let mut cx = std::task::Context::from_waker(&waker);
-    let (first, ran_inline) = inline::js_thread(|| {
-        napi::bindgen_prelude::within_runtime_if_available(|| task.as_mut().poll(&mut cx))
-    });
     LOCAL.with(|cell| -> napi::Result<()> {
         let mut slot = cell.borrow_mut();
         if slot.is_none() {
-            *slot = Some(Local {
-                queue: create_queue(raw_env)?,
-                pending: HashMap::new(),
-                next_id: 0,
-                turn_watched: false,
-            });
+            *slot = Some(Local::new(raw_env)?);
         }
         let local = slot.as_mut().expect("just created");
-        if ran_inline && !local.turn_watched {
-            // The next drain runs on a later turn of the loop: it renews
-            // the inline budget.
-            local.turn_watched = true;
-            local
-                .queue
-                .push(TURN_MARK, Box::new(|_| Err(ptr::null_mut())));
+        unsafe {
+            local.poll(raw_env, deferred, task);
+            local.update_ref(raw_env);
         }
-        if let Poll::Ready(outcome) = first {
-            unsafe { settle_now(raw_env, deferred, settled_value::<T>(outcome)) };
-            return Ok(());
-        }
-        local.next_id += 1;
-        if local.pending.is_empty() {
-            unsafe { sys::napi_ref_threadsafe_function(raw_env, local.queue.tsfn) };
-        }
-        local.pending.insert(local.next_id, deferred);
-        let (id, queue) = (local.next_id, local.queue.clone());
-        napi::bindgen_prelude::spawn(async move {
-            let outcome = task.await;
-            queue.push(id, Box::new(move |env| settled_value(outcome)(env)));
-        });
         Ok(())
     })?;
     Ok(PromiseRaw::new(raw_env, promise))
 }
-
-/// Not a call: queued to notice the next turn of the event loop.
-const TURN_MARK: u64 = 0;
 
 /// The JS value (or rejection) of a finished call.
 fn settled_value<T: ToNapiValue>(
@@ -207,7 +246,8 @@ fn create_queue(env: sys::napi_env) -> napi::Result<Arc<Queue>> {
 }
 
 /// On the JS thread: settles every queued result, each in its own handle
-/// scope, and unrefs the function when nothing is pending any more.
+/// scope. (Not a sign that the loop turned: Node dispatches a threadsafe
+/// function's calls queued meanwhile in the same callback.)
 unsafe extern "C" fn drain(
     env: sys::napi_env,
     _js_cb: sys::napi_value,
@@ -220,23 +260,100 @@ unsafe extern "C" fn drain(
     LOCAL.with(|cell| {
         let mut slot = cell.borrow_mut();
         let Some(local) = slot.as_mut() else { return };
-        inline::new_turn();
-        local.turn_watched = false;
         let batch =
             std::mem::take(&mut *local.queue.done.lock().unwrap_or_else(|p| p.into_inner()));
         for (id, settle) in batch {
             let Some(deferred) = local.pending.remove(&id) else {
                 continue;
             };
-            let mut scope = ptr::null_mut();
-            sys::napi_open_handle_scope(env, &mut scope);
-            settle_now(env, deferred, settle);
-            sys::napi_close_handle_scope(env, scope);
+            with_scope(env, || settle_now(env, deferred, settle));
         }
-        if local.pending.is_empty() {
-            sys::napi_unref_threadsafe_function(env, local.queue.tsfn);
-        }
+        local.update_ref(env);
     });
+}
+
+/// `setImmediate(cb)` with a native `cb` that starts a new inline turn: an
+/// immediate runs after the loop's poll phase, and one scheduled from it
+/// runs on the next iteration, after timers and I/O: the loop has turned.
+struct NextTurn {
+    set_immediate: sys::napi_ref,
+    callback: sys::napi_ref,
+}
+
+impl NextTurn {
+    fn new(env: sys::napi_env) -> napi::Result<Self> {
+        unsafe {
+            let mut global = ptr::null_mut();
+            napi::check_status!(sys::napi_get_global(env, &mut global))?;
+            let mut set_immediate = ptr::null_mut();
+            napi::check_status!(sys::napi_get_named_property(
+                env,
+                global,
+                c"setImmediate".as_ptr(),
+                &mut set_immediate
+            ))?;
+            let mut callback = ptr::null_mut();
+            let name = "shopifyDbPoolNextTurn";
+            napi::check_status!(sys::napi_create_function(
+                env,
+                name.as_ptr().cast(),
+                name.len() as isize,
+                Some(next_turn),
+                ptr::null_mut(),
+                &mut callback
+            ))?;
+            let mut refs = [ptr::null_mut(); 2];
+            napi::check_status!(sys::napi_create_reference(
+                env,
+                set_immediate,
+                1,
+                &mut refs[0]
+            ))?;
+            napi::check_status!(sys::napi_create_reference(env, callback, 1, &mut refs[1]))?;
+            Ok(NextTurn {
+                set_immediate: refs[0],
+                callback: refs[1],
+            })
+        }
+    }
+
+    /// True when scheduled.
+    unsafe fn schedule(&self, env: sys::napi_env) -> bool {
+        let mut set_immediate = ptr::null_mut();
+        let mut callback = ptr::null_mut();
+        let mut global = ptr::null_mut();
+        let mut ignored = ptr::null_mut();
+        sys::napi_get_reference_value(env, self.set_immediate, &mut set_immediate) == 0
+            && sys::napi_get_reference_value(env, self.callback, &mut callback) == 0
+            && sys::napi_get_global(env, &mut global) == 0
+            && sys::napi_call_function(env, global, set_immediate, 1, &callback, &mut ignored) == 0
+    }
+}
+
+/// The immediate: a new inline budget, then the calls that waited for it,
+/// in call order.
+unsafe extern "C" fn next_turn(
+    env: sys::napi_env,
+    _info: sys::napi_callback_info,
+) -> sys::napi_value {
+    inline::new_turn();
+    LOCAL.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let Some(local) = slot.as_mut() else { return };
+        local.turn_watched = false;
+        for (deferred, task) in std::mem::take(&mut local.waiting) {
+            with_scope(env, || local.poll(env, deferred, task));
+        }
+        local.update_ref(env);
+    });
+    ptr::null_mut()
+}
+
+unsafe fn with_scope(env: sys::napi_env, f: impl FnOnce()) {
+    let mut scope = ptr::null_mut();
+    sys::napi_open_handle_scope(env, &mut scope);
+    f();
+    sys::napi_close_handle_scope(env, scope);
 }
 
 unsafe extern "C" fn release(tsfn: *mut c_void) {

@@ -4,6 +4,7 @@
 //! row; values are created directly with napi calls (no JSON round trip).
 
 use std::ptr;
+use std::sync::Arc;
 
 use napi::bindgen_prelude::{ToNapiValue, TypeName, ValidateNapiValue};
 use napi::{check_status, sys, ValueType};
@@ -124,7 +125,7 @@ enum RowMaker {
     Keys(Vec<sys::napi_value>),
 }
 
-unsafe fn column_keys(env: sys::napi_env, columns: &[String]) -> napi::Result<RowMaker> {
+unsafe fn column_keys(env: sys::napi_env, columns: &Arc<[String]>) -> napi::Result<RowMaker> {
     if let Some(f) = row_factory::for_columns(env, columns)? {
         return Ok(RowMaker::Factory {
             f,

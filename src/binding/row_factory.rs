@@ -13,6 +13,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ptr;
+use std::sync::Arc;
 
 use napi::{check_status, sys};
 
@@ -24,6 +25,9 @@ const CAPACITY: usize = 512;
 struct Factories {
     env: sys::napi_env,
     by_columns: HashMap<Vec<String>, sys::napi_ref>,
+    /// The last column set seen: a cached statement hands out the same
+    /// `Arc` every time, so a pointer compare usually skips the hashing.
+    last: Option<(Arc<[String]>, sys::napi_ref)>,
 }
 
 thread_local! {
@@ -33,7 +37,7 @@ thread_local! {
 /// The row-making function for `columns`, or `None` to use the napi path.
 pub unsafe fn for_columns(
     env: sys::napi_env,
-    columns: &[String],
+    columns: &Arc<[String]>,
 ) -> napi::Result<Option<sys::napi_value>> {
     if columns.iter().any(|c| c == "__proto__") {
         return Ok(None);
@@ -45,28 +49,34 @@ pub unsafe fn for_columns(
             *slot = Some(Factories {
                 env,
                 by_columns: HashMap::new(),
+                last: None,
             });
         }
         let cache = slot.as_mut().expect("just set");
-        if let Some(reference) = cache.by_columns.get(columns) {
-            let mut f = ptr::null_mut();
-            check_status!(sys::napi_get_reference_value(env, *reference, &mut f))?;
-            if !f.is_null() {
-                return Ok(Some(f));
+        let known = match &cache.last {
+            Some((last, reference)) if Arc::ptr_eq(last, columns) => Some(*reference),
+            _ => cache.by_columns.get(&columns[..]).copied(),
+        };
+        let reference = match known {
+            Some(reference) => reference,
+            None => {
+                let f = compile(env, columns)?;
+                if cache.by_columns.len() >= CAPACITY {
+                    cache.last = None;
+                    for (_, r) in cache.by_columns.drain() {
+                        sys::napi_delete_reference(env, r);
+                    }
+                }
+                let mut reference = ptr::null_mut();
+                check_status!(sys::napi_create_reference(env, f, 1, &mut reference))?;
+                cache.by_columns.insert(columns.to_vec(), reference);
+                reference
             }
-        }
-        let f = compile(env, columns)?;
-        if cache.by_columns.len() >= CAPACITY {
-            for (_, r) in cache.by_columns.drain() {
-                sys::napi_delete_reference(env, r);
-            }
-        }
-        let mut reference = ptr::null_mut();
-        check_status!(sys::napi_create_reference(env, f, 1, &mut reference))?;
-        if let Some(old) = cache.by_columns.insert(columns.to_vec(), reference) {
-            sys::napi_delete_reference(env, old);
-        }
-        Ok(Some(f))
+        };
+        cache.last = Some((columns.clone(), reference));
+        let mut f = ptr::null_mut();
+        check_status!(sys::napi_get_reference_value(env, reference, &mut f))?;
+        Ok((!f.is_null()).then_some(f))
     })
 }
 

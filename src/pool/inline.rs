@@ -18,8 +18,9 @@
 //!   `SHOPIFY_DB_POOL_INLINE_BUDGET_US` says otherwise; 0 turns inline
 //!   execution off). Awaiting already-settled promises never yields to the
 //!   loop, so without this a chain of queries would starve timers and I/O
-//!   like a synchronous driver does. Once it is spent, calls take the
-//!   async path until the binding sees the loop turn and calls [`new_turn`].
+//!   like a synchronous driver does. Once it is spent, calls wait for the
+//!   next turn ([`next_turn`]: the binding keeps them on the JS thread and
+//!   polls them again after the loop has run timers and I/O).
 //!
 //! Anything else (a queue for connections, a locked database, several
 //! statements in one string, a transaction) takes the async path as before.
@@ -60,30 +61,70 @@ struct Turn {
     spent: Duration,
     /// Something ran inline inside the current scope.
     charged: bool,
+    /// A future in the current scope waits for the next turn.
+    waits: bool,
 }
 
 thread_local! {
-    static TURN: Cell<Turn> = const { Cell::new(Turn { open: false, spent: Duration::ZERO, charged: false }) };
+    static TURN: Cell<Turn> = const {
+        Cell::new(Turn { open: false, spent: Duration::ZERO, charged: false, waits: false })
+    };
 }
 
-/// Runs `f` with inline execution allowed (the binding, on the JS thread).
-/// Also says whether anything ran inline, so the binding knows to watch
-/// for the next turn of the loop.
-pub fn js_thread<R>(f: impl FnOnce() -> R) -> (R, bool) {
+/// What happened inside a [`js_thread`] scope.
+pub struct Scope {
+    /// Something ran inline: the binding must notice the next turn.
+    pub ran_inline: bool,
+    /// The future is pending on [`next_turn`]: keep it on the JS thread
+    /// and poll it again then, rather than handing it to tokio.
+    pub waits_for_turn: bool,
+}
+
+/// Runs `f` (a poll) with inline execution allowed: the binding, on the JS
+/// thread.
+pub fn js_thread<R>(f: impl FnOnce() -> R) -> (R, Scope) {
     let before = TURN.get();
     TURN.set(Turn {
         open: true,
         charged: false,
+        waits: false,
         ..before
     });
     let r = f();
     let after = TURN.get();
     TURN.set(Turn {
-        open: before.open,
-        charged: before.charged,
         spent: after.spent,
+        ..before
     });
-    (r, after.charged)
+    let scope = Scope {
+        ran_inline: after.charged,
+        waits_for_turn: after.waits,
+    };
+    (r, scope)
+}
+
+/// True when a statement on the JS thread should wait for the next turn
+/// rather than leave the thread: inline execution is on and this turn's
+/// budget is spent.
+pub fn should_wait_for_turn() -> bool {
+    let t = TURN.get();
+    let budget = turn_budget();
+    t.open && !budget.is_zero() && t.spent >= budget
+}
+
+/// Pending once, on the JS thread, so the binding polls it again on the
+/// next turn of the event loop; ready at once anywhere else.
+pub fn next_turn() -> impl std::future::Future<Output = ()> {
+    let mut yielded = false;
+    std::future::poll_fn(move |_| {
+        if yielded || !TURN.get().open {
+            return std::task::Poll::Ready(());
+        }
+        yielded = true;
+        let t = TURN.get();
+        TURN.set(Turn { waits: true, ..t });
+        std::task::Poll::Pending
+    })
 }
 
 /// The event loop turned: a new budget.

@@ -232,7 +232,10 @@ impl DbPool {
     /// SQLite only, on the JS thread, when a connection is free: the
     /// statement run synchronously (see `inline`), errors counted. `None`:
     /// take the async path.
-    fn run_inline(&self, sql: &str, params: &[Param], want: Want) -> Option<DbResult<Output>> {
+    /// SQLite only, on the JS thread, with a free connection: the statement
+    /// run synchronously (see `inline`), errors counted. `None`: it was
+    /// not run.
+    fn try_inline(&self, sql: &str, params: &[Param], want: Want) -> Option<DbResult<Output>> {
         let AnyCore::Sqlite(core) = &self.inner.core else {
             return None;
         };
@@ -243,11 +246,35 @@ impl DbPool {
         Some(done)
     }
 
+    /// `try_inline`, but when this turn's inline budget is spent, waits for
+    /// the next turn of the event loop (staying on the JS thread) and tries
+    /// again: a point-select there costs a fraction of the worker-thread
+    /// path. `None`: take the async path.
+    async fn run_inline(
+        &self,
+        sql: &str,
+        params: &[Param],
+        want: Want,
+    ) -> Option<DbResult<Output>> {
+        if !matches!(self.inner.core, AnyCore::Sqlite(_)) {
+            return None;
+        }
+        loop {
+            if let Some(done) = self.try_inline(sql, params, want) {
+                return Some(done);
+            }
+            if !(self.inner.config.statement_cache && inline::should_wait_for_turn()) {
+                return None;
+            }
+            inline::next_turn().await;
+        }
+    }
+
     /// One round trip on a pooled connection; resolves with its duration.
     /// (SQLite, inline: the time to run `SELECT 1`.)
     pub async fn ping(&self) -> DbResult<Duration> {
         let started = std::time::Instant::now();
-        if let Some(done) = self.run_inline("SELECT 1", &[], Want::FirstRow) {
+        if let Some(done) = self.try_inline("SELECT 1", &[], Want::FirstRow) {
             return done.map(|_| started.elapsed());
         }
         self.counted(async move {
@@ -281,7 +308,7 @@ impl DbPool {
         } else {
             Want::Rows
         };
-        if let Some(done) = self.run_inline(sql, params, want) {
+        if let Some(done) = self.run_inline(sql, params, want).await {
             return done.map(|out| match out {
                 Output::Rows(rows) => rows,
                 Output::Execute(_) => Rows::default(),
@@ -301,7 +328,7 @@ impl DbPool {
     }
 
     pub async fn execute(&self, sql: &str, params: &[Param]) -> DbResult<ExecuteResult> {
-        if let Some(done) = self.run_inline(sql, params, Want::Execute) {
+        if let Some(done) = self.run_inline(sql, params, Want::Execute).await {
             return done.map(|out| match out {
                 Output::Execute(result) => result,
                 Output::Rows(_) => ExecuteResult {

@@ -32,7 +32,7 @@ where
     let mut rows = Rows::default();
     if first_only {
         if let Some(row) = query.fetch_optional(&mut *conn).await? {
-            rows.columns = column_names::<DB>(&row);
+            rows.columns = column_names::<DB>(&row).into();
             DB::decode_row(&row, &mut rows.cells)?;
         }
         return Ok(rows);
@@ -40,7 +40,7 @@ where
     let mut stream = query.fetch(&mut *conn);
     while let Some(row) = stream.try_next().await? {
         if rows.columns.is_empty() {
-            rows.columns = column_names::<DB>(&row);
+            rows.columns = column_names::<DB>(&row).into();
         }
         DB::decode_row(&row, &mut rows.cells)?;
     }

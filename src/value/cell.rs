@@ -1,5 +1,7 @@
 //! A decoded column value and a decoded result set.
 
+use std::sync::Arc;
+
 /// One value of a result row, already in the shape JS will see.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
@@ -19,10 +21,11 @@ pub enum Cell {
     Timestamp(f64),
 }
 
-/// A result set, row-major, with the column names once.
+/// A result set, row-major, with the column names once (shared: a cached
+/// statement hands out the same names for every result).
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Rows {
-    pub columns: Vec<String>,
+    pub columns: Arc<[String]>,
     pub cells: Vec<Cell>,
 }
 
