@@ -46,6 +46,25 @@ pub enum Output {
     Execute(ExecuteResult),
 }
 
+impl Output {
+    pub fn into_rows(self) -> Rows {
+        match self {
+            Output::Rows(rows) => rows,
+            Output::Execute(_) => Rows::default(),
+        }
+    }
+
+    pub fn into_execute_result(self) -> ExecuteResult {
+        match self {
+            Output::Execute(result) => result,
+            Output::Rows(_) => ExecuteResult {
+                rows_affected: 0,
+                last_insert_id: None,
+            },
+        }
+    }
+}
+
 /// One connection's inline state: its handle and cached statements.
 pub struct InlineConn {
     db: NonNull<ffi::sqlite3>,

@@ -41,12 +41,13 @@ impl<T> ValidateNapiValue for Settled<T> {}
 
 pub unsafe fn js_string(env: sys::napi_env, s: &str) -> napi::Result<sys::napi_value> {
     let mut out = ptr::null_mut();
-    napi::check_status!(sys::napi_create_string_utf8(
-        env,
-        s.as_ptr().cast(),
-        s.len() as isize,
-        &mut out
-    ))?;
+    // ASCII is Latin-1 too, and V8 copies Latin-1 without decoding.
+    let create = if s.is_ascii() {
+        sys::napi_create_string_latin1
+    } else {
+        sys::napi_create_string_utf8
+    };
+    napi::check_status!(create(env, s.as_ptr().cast(), s.len() as isize, &mut out))?;
     Ok(out)
 }
 

@@ -21,19 +21,36 @@ macro_rules! ok {
 }
 
 pub unsafe fn read_string(env: sys::napi_env, value: sys::napi_value) -> DbResult<String> {
+    // Most statements and values fit a small buffer: one napi call instead
+    // of two (length, then copy). napi writes at most len - 1 bytes and a
+    // NUL, so a string that filled it may have been cut: read it again.
+    let mut small = [0u8; 512];
+    let mut written = 0usize;
+    ok!(
+        sys::napi_get_value_string_utf8(
+            env,
+            value,
+            small.as_mut_ptr().cast(),
+            small.len(),
+            &mut written
+        ),
+        "a string"
+    );
+    if written < small.len() - 1 {
+        // napi writes valid UTF-8 (lone surrogates become U+FFFD).
+        return Ok(String::from_utf8_unchecked(small[..written].to_vec()));
+    }
     let mut len = 0usize;
     ok!(
         sys::napi_get_value_string_utf8(env, value, ptr::null_mut(), 0, &mut len),
         "a string"
     );
     let mut buf: Vec<u8> = Vec::with_capacity(len + 1);
-    let mut written = 0usize;
     ok!(
         sys::napi_get_value_string_utf8(env, value, buf.as_mut_ptr().cast(), len + 1, &mut written),
         "a string"
     );
     buf.set_len(written);
-    // napi writes valid UTF-8 (lone surrogates become U+FFFD).
     Ok(String::from_utf8_unchecked(buf))
 }
 

@@ -14,7 +14,8 @@
 //!   connection's deadline, checked by SQLite's progress handler), rolled
 //!   back, and re-run on the worker thread; its SQL never runs inline again
 //!   on that connection;
-//! - inline statements of one turn share [`turn_budget`] (1 ms unless
+//! - inline statements of one turn share [`turn_budget`] (1 ms of wall
+//!   time from the turn's first inline statement, unless
 //!   `SHOPIFY_DB_POOL_INLINE_BUDGET_US` says otherwise; 0 turns inline
 //!   execution off). Awaiting already-settled promises never yields to the
 //!   loop, so without this a chain of queries would starve timers and I/O
@@ -58,7 +59,10 @@ pub fn turn_budget() -> Duration {
 struct Turn {
     /// Inside a call made on the JS thread.
     open: bool,
-    spent: Duration,
+    /// When this turn's first inline statement started. The budget is wall
+    /// time from there, so the JS work between statements (promises, row
+    /// objects, the caller's own code) counts too.
+    started: Option<Instant>,
     /// Something ran inline inside the current scope.
     charged: bool,
     /// A future in the current scope waits for the next turn.
@@ -67,7 +71,7 @@ struct Turn {
 
 thread_local! {
     static TURN: Cell<Turn> = const {
-        Cell::new(Turn { open: false, spent: Duration::ZERO, charged: false, waits: false })
+        Cell::new(Turn { open: false, started: None, charged: false, waits: false })
     };
 }
 
@@ -93,7 +97,7 @@ pub fn js_thread<R>(f: impl FnOnce() -> R) -> (R, Scope) {
     let r = f();
     let after = TURN.get();
     TURN.set(Turn {
-        spent: after.spent,
+        started: after.started,
         ..before
     });
     let scope = Scope {
@@ -108,8 +112,11 @@ pub fn js_thread<R>(f: impl FnOnce() -> R) -> (R, Scope) {
 /// budget is spent.
 pub fn should_wait_for_turn() -> bool {
     let t = TURN.get();
-    let budget = turn_budget();
-    t.open && !budget.is_zero() && t.spent >= budget
+    t.open && !turn_budget().is_zero() && !within_budget(t)
+}
+
+fn within_budget(t: Turn) -> bool {
+    t.started.is_none_or(|s| s.elapsed() < turn_budget())
 }
 
 /// Pending once, on the JS thread, so the binding polls it again on the
@@ -130,21 +137,19 @@ pub fn next_turn() -> impl std::future::Future<Output = ()> {
 /// The event loop turned: a new budget.
 pub fn new_turn() {
     let t = TURN.get();
-    TURN.set(Turn {
-        spent: Duration::ZERO,
-        ..t
-    });
+    TURN.set(Turn { started: None, ..t });
 }
 
 fn allowed() -> bool {
     let t = TURN.get();
-    t.open && t.spent < turn_budget()
+    t.open && !turn_budget().is_zero() && within_budget(t)
 }
 
-fn charge(elapsed: Duration) {
+/// Starts the turn's clock at its first inline statement.
+fn charge(first_started: Instant) {
     let t = TURN.get();
     TURN.set(Turn {
-        spent: t.spent + elapsed,
+        started: t.started.or(Some(first_started)),
         charged: true,
         ..t
     });
@@ -187,7 +192,7 @@ impl PoolCore<Sqlite> {
         };
         drop(borrowed);
         drop(permit);
-        charge(started.elapsed());
+        charge(started);
         outcome
     }
 }

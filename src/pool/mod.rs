@@ -235,7 +235,7 @@ impl DbPool {
     /// SQLite only, on the JS thread, with a free connection: the statement
     /// run synchronously (see `inline`), errors counted. `None`: it was
     /// not run.
-    fn try_inline(&self, sql: &str, params: &[Param], want: Want) -> Option<DbResult<Output>> {
+    pub fn try_inline(&self, sql: &str, params: &[Param], want: Want) -> Option<DbResult<Output>> {
         let AnyCore::Sqlite(core) = &self.inner.core else {
             return None;
         };
@@ -309,10 +309,7 @@ impl DbPool {
             Want::Rows
         };
         if let Some(done) = self.run_inline(sql, params, want).await {
-            return done.map(|out| match out {
-                Output::Rows(rows) => rows,
-                Output::Execute(_) => Rows::default(),
-            });
+            return done.map(Output::into_rows);
         }
         let persistent = self.inner.config.statement_cache;
         self.counted(async move { with_core!(&self.inner.core, c => {
@@ -329,13 +326,7 @@ impl DbPool {
 
     pub async fn execute(&self, sql: &str, params: &[Param]) -> DbResult<ExecuteResult> {
         if let Some(done) = self.run_inline(sql, params, Want::Execute).await {
-            return done.map(|out| match out {
-                Output::Execute(result) => result,
-                Output::Rows(_) => ExecuteResult {
-                    rows_affected: 0,
-                    last_insert_id: None,
-                },
-            });
+            return done.map(Output::into_execute_result);
         }
         let persistent = self.inner.config.statement_cache;
         self.counted(async move { with_core!(&self.inner.core, c => {
