@@ -109,6 +109,33 @@ describe('inline SQLite statements', () => {
       expect(await locker.exited).toBe(0)
     })
 
+    test('autocommit inserts each run exactly once (a write that finished is never re-run)', async () => {
+      // SQLite reports SQLITE_INTERRUPT from a write's last step when the
+      // time limit passes during its commit (a WAL checkpoint, say), after
+      // the row is in: re-running it failed with a UNIQUE violation. A
+      // checkpoint on every commit makes commits slow enough to hit it.
+      const one = new Pool({ url: pool.options.url, maxConnections: 1 })
+      await one.execute('PRAGMA wal_autocheckpoint = 1')
+      await one.execute('CREATE TABLE once (id TEXT PRIMARY KEY, writer INTEGER, payload TEXT)')
+      const failures = []
+      await Promise.all(Array.from({ length: 8 }, async (_, w) => {
+        for (let i = 0; i < 250; i++) {
+          await one.execute('INSERT INTO once VALUES (?, ?, ?)', [`${w}-${i}`, w, 'x'.repeat(500)]).catch((e) => failures.push(e.message))
+        }
+      }))
+      expect(failures).toEqual([])
+      expect(await one.queryOne('SELECT count(*) AS n, count(DISTINCT id) AS d FROM once')).toEqual({ n: 2000, d: 2000 })
+      await one.close()
+    })
+
+    test('a slow write interrupted on the JS thread is rolled back and applied once on the worker thread', async () => {
+      await pool.execute('CREATE TABLE bulk (n INTEGER)')
+      const fill = 'INSERT INTO bulk WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300000) SELECT x FROM c'
+      const result = await pool.execute(fill)
+      expect(result.rowsAffected).toBe(300000)
+      expect(await pool.queryOne('SELECT count(*) AS n FROM bulk')).toEqual({ n: 300000 })
+    })
+
     test('each inline statement is counted like any other', async () => {
       const before = pool.metrics()
       await pool.queryOne('SELECT v FROM kv WHERE k = ?', [1])

@@ -33,6 +33,10 @@ use crate::value::{Cell, Param, Rows};
 /// As many statements as sqlx caches per connection.
 const CAPACITY: usize = 256;
 
+/// Times a statement may run past the inline time limit before its SQL is
+/// left to the worker thread for good.
+const STRIKES: u8 = 3;
+
 /// What a statement's result is wanted for.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Want {
@@ -101,6 +105,8 @@ struct Prepared {
     placeholders: Option<usize>,
     /// Parameters as SQLite counts them.
     parameters: usize,
+    /// Times it ran past the inline time limit.
+    strikes: u8,
 }
 
 /// The declared column types that change how a value is shaped; the same
@@ -141,10 +147,16 @@ impl InlineConn {
             Step::Done(result) => Some(result),
             Step::Busy => None,
             Step::Interrupted => {
-                // Too slow for the JS thread: from now on this SQL goes to
-                // the worker thread directly.
+                // Too slow for the JS thread, three times (one could be the
+                // OS taking the CPU away): from now on this SQL goes to the
+                // worker thread directly.
                 if let Some(cached) = self.statements.get_mut(sql) {
-                    cached.plan = Plan::Async;
+                    if let Plan::Run(p) = &mut cached.plan {
+                        p.strikes += 1;
+                        if p.strikes >= STRIKES {
+                            cached.plan = Plan::Async;
+                        }
+                    }
                 }
                 None
             }
@@ -226,6 +238,7 @@ unsafe fn prepare(db: *mut ffi::sqlite3, sql: &str) -> DbResult<Plan> {
         reprepares: -1,
         placeholders: count_params(sql),
         parameters: ffi::sqlite3_bind_parameter_count(stmt.as_ptr()).max(0) as usize,
+        strikes: 0,
     };
     let consumed = (tail as usize).saturating_sub(sql.as_ptr() as usize);
     let rest = sql.get(consumed..).unwrap_or("");
@@ -277,7 +290,8 @@ enum Step {
     /// The database is locked by another connection: the async path waits
     /// for it (busy timeout) instead of the JS thread.
     Busy,
-    /// The time limit passed; the statement was rolled back by SQLite.
+    /// The time limit passed; the statement was rolled back by SQLite (or
+    /// changed nothing).
     Interrupted,
 }
 
@@ -340,6 +354,7 @@ unsafe fn bind_all(stmt: *mut ffi::sqlite3_stmt, params: &[Param]) -> Result<(),
 
 unsafe fn step_all(db: *mut ffi::sqlite3, p: &mut Prepared, want: Want, sql: &str) -> Step {
     let stmt = p.stmt.as_ptr();
+    let changes_before = ffi::sqlite3_total_changes64(db);
     let mut rows = Rows::default();
     loop {
         match ffi::sqlite3_step(stmt) {
@@ -362,6 +377,16 @@ unsafe fn step_all(db: *mut ffi::sqlite3, p: &mut Prepared, want: Want, sql: &st
             rc => {
                 return match rc & 0xff {
                     ffi::SQLITE_BUSY | ffi::SQLITE_LOCKED => Step::Busy,
+                    // SQLite asks the progress handler once more as a
+                    // statement's last step returns, after a write has
+                    // committed: a write whose changes were counted
+                    // finished, and must not run a second time.
+                    ffi::SQLITE_INTERRUPT
+                        if ffi::sqlite3_stmt_readonly(stmt) == 0
+                            && ffi::sqlite3_total_changes64(db) > changes_before =>
+                    {
+                        break;
+                    }
                     ffi::SQLITE_INTERRUPT => Step::Interrupted,
                     _ => Step::Done(Err(sqlite_error(db))),
                 };
