@@ -29,6 +29,7 @@ use napi::bindgen_prelude::{PromiseRaw, ToNapiValue};
 use napi::{sys, Env};
 
 use super::js_error::Settled;
+use super::next_turn::NextTurn;
 use crate::error::{DbError, DbResult, ErrorCode};
 use crate::pool::inline;
 
@@ -316,70 +317,16 @@ unsafe extern "C" fn drain(
     });
 }
 
-/// `setImmediate(cb)` with a native `cb` that starts a new inline turn: an
-/// immediate runs after the loop's poll phase, and one scheduled from it
-/// runs on the next iteration, after timers and I/O: the loop has turned.
-struct NextTurn {
-    set_immediate: sys::napi_ref,
-    callback: sys::napi_ref,
+unsafe fn with_scope(env: sys::napi_env, f: impl FnOnce()) {
+    let mut scope = ptr::null_mut();
+    sys::napi_open_handle_scope(env, &mut scope);
+    f();
+    sys::napi_close_handle_scope(env, scope);
 }
 
-impl NextTurn {
-    fn new(env: sys::napi_env) -> napi::Result<Self> {
-        unsafe {
-            let mut global = ptr::null_mut();
-            napi::check_status!(sys::napi_get_global(env, &mut global))?;
-            let mut set_immediate = ptr::null_mut();
-            napi::check_status!(sys::napi_get_named_property(
-                env,
-                global,
-                c"setImmediate".as_ptr(),
-                &mut set_immediate
-            ))?;
-            let mut callback = ptr::null_mut();
-            let name = "shopifyDbPoolNextTurn";
-            napi::check_status!(sys::napi_create_function(
-                env,
-                name.as_ptr().cast(),
-                name.len() as isize,
-                Some(next_turn),
-                ptr::null_mut(),
-                &mut callback
-            ))?;
-            let mut refs = [ptr::null_mut(); 2];
-            napi::check_status!(sys::napi_create_reference(
-                env,
-                set_immediate,
-                1,
-                &mut refs[0]
-            ))?;
-            napi::check_status!(sys::napi_create_reference(env, callback, 1, &mut refs[1]))?;
-            Ok(NextTurn {
-                set_immediate: refs[0],
-                callback: refs[1],
-            })
-        }
-    }
-
-    /// True when scheduled.
-    unsafe fn schedule(&self, env: sys::napi_env) -> bool {
-        let mut set_immediate = ptr::null_mut();
-        let mut callback = ptr::null_mut();
-        let mut global = ptr::null_mut();
-        let mut ignored = ptr::null_mut();
-        sys::napi_get_reference_value(env, self.set_immediate, &mut set_immediate) == 0
-            && sys::napi_get_reference_value(env, self.callback, &mut callback) == 0
-            && sys::napi_get_global(env, &mut global) == 0
-            && sys::napi_call_function(env, global, set_immediate, 1, &callback, &mut ignored) == 0
-    }
-}
-
-/// The immediate: a new inline budget, then the calls that waited for it,
-/// in call order.
-unsafe extern "C" fn next_turn(
-    env: sys::napi_env,
-    _info: sys::napi_callback_info,
-) -> sys::napi_value {
+/// The immediate (see `next_turn`): a new inline budget, then the calls
+/// that waited for it, in call order.
+pub(super) unsafe fn on_next_turn(env: sys::napi_env) {
     inline::new_turn();
     LOCAL.with(|cell| {
         let mut slot = cell.borrow_mut();
@@ -390,14 +337,6 @@ unsafe extern "C" fn next_turn(
         }
         local.update_ref(env);
     });
-    ptr::null_mut()
-}
-
-unsafe fn with_scope(env: sys::napi_env, f: impl FnOnce()) {
-    let mut scope = ptr::null_mut();
-    sys::napi_open_handle_scope(env, &mut scope);
-    f();
-    sys::napi_close_handle_scope(env, scope);
 }
 
 unsafe extern "C" fn release(tsfn: *mut c_void) {

@@ -10,6 +10,7 @@ pub mod health;
 pub mod js_error;
 pub mod js_param;
 pub mod js_rows;
+pub mod next_turn;
 pub mod pool;
 pub mod replicas;
 pub mod row_factory;
