@@ -9,7 +9,7 @@ use super::js_param::{read_params, read_string, type_of};
 use crate::error::{DbError, DbResult};
 use crate::value::Param;
 
-pub use super::completion::{settle, settle_fast};
+pub use super::completion::settle;
 
 /// Reads `(sql, params)` as every query method takes them.
 pub fn statement_args(

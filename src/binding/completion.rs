@@ -181,48 +181,6 @@ where
     Ok(PromiseRaw::new(raw_env, promise))
 }
 
-/// `settle`, trying `fast(&call)` first: a call that can finish
-/// synchronously on the JS thread (a SQLite statement run inline) settles
-/// its promise before returning, without building, boxing or polling the
-/// async call that `work(call)` makes otherwise.
-pub fn settle_fast<'env, A, T, S, W, F>(
-    env: &'env Env,
-    call: A,
-    fast: S,
-    work: W,
-) -> napi::Result<PromiseRaw<'env, Settled<T>>>
-where
-    T: ToNapiValue + Send + 'static,
-    S: FnOnce(&A) -> Option<DbResult<T>>,
-    W: FnOnce(A) -> F,
-    F: Future<Output = DbResult<T>> + Send + 'static,
-{
-    let raw_env = env.raw();
-    let (done, scope) = inline::js_thread(|| {
-        std::panic::catch_unwind(AssertUnwindSafe(|| fast(&call)))
-            .unwrap_or_else(|panic| Some(Err(internal(panic))))
-    });
-    let Some(outcome) = done else {
-        return settle(env, work(call));
-    };
-    let mut deferred = ptr::null_mut();
-    let mut promise = ptr::null_mut();
-    napi::check_status!(unsafe { sys::napi_create_promise(raw_env, &mut deferred, &mut promise) })?;
-    LOCAL.with(|cell| -> napi::Result<()> {
-        let mut slot = cell.borrow_mut();
-        if slot.is_none() {
-            *slot = Some(Local::new(raw_env)?);
-        }
-        let local = slot.as_mut().expect("just created");
-        if scope.ran_inline && !local.turn_watched {
-            local.turn_watched = unsafe { local.next_turn.schedule(raw_env) };
-        }
-        Ok(())
-    })?;
-    unsafe { settle_now(raw_env, deferred, settled_value(outcome)) };
-    Ok(PromiseRaw::new(raw_env, promise))
-}
-
 fn internal(panic: Box<dyn std::any::Any + Send>) -> DbError {
     let detail = panic
         .downcast_ref::<&str>()

@@ -3,13 +3,12 @@
 
 use std::sync::Arc;
 
-use napi::bindgen_prelude::{PromiseRaw, ToNapiValue, Unknown};
+use napi::bindgen_prelude::{PromiseRaw, Unknown};
 use napi::Env;
 
-use super::call::{settle_fast, statement_args};
+use super::call::{settle, statement_args};
 use super::js_error::Settled;
 use super::js_rows::{JsExecuteResult, JsFirstRow, JsRows};
-use crate::backend::sqlite_inline::{Output, Want};
 use crate::error::{DbResult, ErrorCode};
 use crate::pool::{DbPool, DbTransaction};
 use crate::value::cell::ExecuteResult;
@@ -27,18 +26,6 @@ impl Target {
         match self {
             Target::Pool(p) => p.record_error(code),
             Target::Transaction(t) => t.record_error(code),
-        }
-    }
-
-    /// The statement run synchronously, when it can be (see `pool::inline`).
-    fn try_inline(
-        &self,
-        args: &DbResult<(String, Vec<Param>)>,
-        want: Want,
-    ) -> Option<DbResult<Output>> {
-        match (self, args) {
-            (Target::Pool(p), Ok((sql, params))) => p.try_inline(sql, params, want),
-            _ => None,
         }
     }
 
@@ -77,7 +64,11 @@ pub fn query<'env>(
     sql: Unknown,
     params: Option<Unknown>,
 ) -> napi::Result<PromiseRaw<'env, Settled<JsRows>>> {
-    rows(env, target, sql, params, false, JsRows)
+    let args = target.args(env, sql, params);
+    settle(env, async move {
+        let (sql, params) = args?;
+        target.query(&sql, &params, false).await.map(JsRows)
+    })
 }
 
 pub fn query_one<'env>(
@@ -86,35 +77,11 @@ pub fn query_one<'env>(
     sql: Unknown,
     params: Option<Unknown>,
 ) -> napi::Result<PromiseRaw<'env, Settled<JsFirstRow>>> {
-    rows(env, target, sql, params, true, JsFirstRow)
-}
-
-fn rows<'env, T: ToNapiValue + Send + 'static>(
-    env: &'env Env,
-    target: Target,
-    sql: Unknown,
-    params: Option<Unknown>,
-    first_only: bool,
-    shape: fn(Rows) -> T,
-) -> napi::Result<PromiseRaw<'env, Settled<T>>> {
     let args = target.args(env, sql, params);
-    let want = if first_only {
-        Want::FirstRow
-    } else {
-        Want::Rows
-    };
-    settle_fast(
-        env,
-        (target, args),
-        |(target, args)| {
-            let done = target.try_inline(args, want)?;
-            Some(done.map(|out| shape(out.into_rows())))
-        },
-        move |(target, args)| async move {
-            let (sql, params) = args?;
-            target.query(&sql, &params, first_only).await.map(shape)
-        },
-    )
+    settle(env, async move {
+        let (sql, params) = args?;
+        target.query(&sql, &params, true).await.map(JsFirstRow)
+    })
 }
 
 pub fn execute<'env>(
@@ -124,16 +91,8 @@ pub fn execute<'env>(
     params: Option<Unknown>,
 ) -> napi::Result<PromiseRaw<'env, Settled<JsExecuteResult>>> {
     let args = target.args(env, sql, params);
-    settle_fast(
-        env,
-        (target, args),
-        |(target, args)| {
-            let done = target.try_inline(args, Want::Execute)?;
-            Some(done.map(|out| JsExecuteResult(out.into_execute_result())))
-        },
-        move |(target, args)| async move {
-            let (sql, params) = args?;
-            target.execute(&sql, &params).await.map(JsExecuteResult)
-        },
-    )
+    settle(env, async move {
+        let (sql, params) = args?;
+        target.execute(&sql, &params).await.map(JsExecuteResult)
+    })
 }

@@ -191,15 +191,11 @@ impl<DB: Driver> PoolCore<DB> {
         self.shared.mark_started();
         let permit = self.semaphore.try_acquire().ok()?;
         let mut idle = self.idle.lock().ok()?;
-        let fresh = idle.last().is_some_and(|i| {
-            i.since.elapsed() < VALIDATE_AFTER_IDLE && !self.past_lifetime(&i.live)
-        });
-        let live = if fresh {
-            idle.pop().map(|i| i.live)
-        } else {
-            None
-        }?;
-        Some((permit, live))
+        let top = idle.last()?;
+        if top.since.elapsed() >= VALIDATE_AFTER_IDLE || self.past_lifetime(&top.live) {
+            return None;
+        }
+        Some((permit, idle.pop()?.live))
     }
 
     fn timeout_error(&self) -> DbError {

@@ -229,13 +229,10 @@ impl DbPool {
         .await
     }
 
-    /// SQLite only, on the JS thread, when a connection is free: the
-    /// statement run synchronously (see `inline`), errors counted. `None`:
-    /// take the async path.
     /// SQLite only, on the JS thread, with a free connection: the statement
     /// run synchronously (see `inline`), errors counted. `None`: it was
     /// not run.
-    pub fn try_inline(&self, sql: &str, params: &[Param], want: Want) -> Option<DbResult<Output>> {
+    fn try_inline(&self, sql: &str, params: &[Param], want: Want) -> Option<DbResult<Output>> {
         let AnyCore::Sqlite(core) = &self.inner.core else {
             return None;
         };
