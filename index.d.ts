@@ -372,6 +372,13 @@ export interface PoolMetrics {
   /** Statement execution time. */
   queryTimeMs: LatencySummary
   queriesTotal: number
+  /** SQLite only: statements run on the JS thread (within `queriesTotal`). */
+  queriesInline: number
+  /**
+   * SQLite only: statements that ran past the inline time limit on the
+   * JS thread, were rolled back and ran again on the worker thread.
+   */
+  inlineOverruns: number
   errorsTotal: number
   errorsByCode: Partial<Record<ErrorCode, number>>
   acquireTimeouts: number

@@ -22,7 +22,9 @@ const METRICS_KEYS = [
   'connectionsReaped',
   'errorsByCode',
   'errorsTotal',
+  'inlineOverruns',
   'leaksDetected',
+  'queriesInline',
   'queriesTotal',
   'queryTimeMs',
   'waiting',
@@ -65,7 +67,7 @@ function expectLatencyShape(s) {
 
 function expectMetricsShape(m) {
   expect(Object.keys(m).sort()).toEqual(METRICS_KEYS)
-  for (const k of ['connectionsCreated', 'connectionsClosed', 'connectionsReaped', 'queriesTotal', 'errorsTotal', 'acquireTimeouts', 'leaksDetected', 'waiting']) {
+  for (const k of ['connectionsCreated', 'connectionsClosed', 'connectionsReaped', 'queriesTotal', 'queriesInline', 'inlineOverruns', 'errorsTotal', 'acquireTimeouts', 'leaksDetected', 'waiting']) {
     expect(isCount(m[k])).toBe(true)
   }
   for (const k of ['connectTimeMs', 'acquireWaitMs', 'queryTimeMs']) expectLatencyShape(m[k])

@@ -40,6 +40,8 @@ describe.each(backends())('metrics on $name', (backend) => {
       connectionsClosed: 0,
       connectionsReaped: 0,
       queriesTotal: 0,
+      queriesInline: 0,
+      inlineOverruns: 0,
       errorsTotal: 0,
       errorsByCode: {},
       acquireTimeouts: 0,
@@ -67,6 +69,10 @@ describe.each(backends())('metrics on $name', (backend) => {
     expect(after.acquireWaitMs.count - before.acquireWaitMs.count).toBe(N)
     expect(after.errorsTotal).toBe(0)
     expect(after.errorsByCode).toEqual({})
+    // Each found the connection free: on SQLite all ran on the JS thread;
+    // servers never do.
+    expect(after.queriesInline - before.queriesInline).toBe(backend.name === 'sqlite' ? N : 0)
+    expect(after.inlineOverruns).toBe(0)
     // Sequential queries reuse the one warm connection.
     expect(after.connectionsCreated).toBe(before.connectionsCreated)
   })

@@ -154,6 +154,8 @@ describe.each(backends())('prometheus() on $name', (backend) => {
     const m = pool.metrics()
     const s = pool.status()
     expect(find(all, 'db_pool_queries_total')).toBe(m.queriesTotal)
+    expect(find(all, 'db_pool_queries_inline_total')).toBe(m.queriesInline)
+    expect(find(all, 'db_pool_inline_overruns_total')).toBe(m.inlineOverruns)
     expect(find(all, 'db_pool_connections_created_total')).toBe(m.connectionsCreated)
     expect(find(all, 'db_pool_connections_closed_total')).toBe(m.connectionsClosed)
     expect(find(all, 'db_pool_connections_reaped_total')).toBe(m.connectionsReaped)

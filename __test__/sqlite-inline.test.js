@@ -27,8 +27,11 @@ function lockFrom(file, holdMs) {
 function matrix(inlineBudgetUs) {
   const file = sqliteUrl('matrix').slice('file:'.length)
   const env = { ...process.env, SHOPIFY_DB_POOL_INLINE_BUDGET_US: String(inlineBudgetUs) }
-  const out = execFileSync(process.execPath, [MATRIX, file], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
-  return new Map(JSON.parse(out))
+  const out = JSON.parse(execFileSync(process.execPath, [MATRIX, file], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }))
+  const outcomes = new Map(out.outcomes)
+  outcomes.queriesInline = out.queriesInline
+  outcomes.inlineOverruns = out.inlineOverruns
+  return outcomes
 }
 
 describe('inline SQLite statements', () => {
@@ -45,6 +48,11 @@ describe('inline SQLite statements', () => {
     expect(inline.get('no row').ok).toBeNull()
     expect(inline.get('many rows').ok).toHaveLength(1000)
     expect(inline.get('__proto__ column').ok[0].proto).toBe(true)
+    // And the two runs took different paths: most statements ran on the JS
+    // thread in the first, none in the second.
+    expect(inline.queriesInline).toBeGreaterThan(inline.size / 2)
+    expect(viaSqlx.queriesInline).toBe(0)
+    expect(inline.inlineOverruns).toBe(0)
   })
 
   test('see a schema change made after their statement was cached (both paths)', () => {
@@ -87,13 +95,19 @@ describe('inline SQLite statements', () => {
 
     test('a long statement is moved off the JS thread and still answers', async () => {
       let ticks = 0
+      const before = pool.metrics()
       const timer = setInterval(() => { ticks += 1 }, 1)
       const row = await pool.queryOne(slowSql('sqlite', 0.3))
       clearInterval(timer)
       expect(row).toEqual({ s: 1 })
       // Held on the JS thread for 0.3 s, the timer could not have fired.
       expect(ticks).toBeGreaterThanOrEqual(2)
-      // Its SQL now goes to the worker thread directly; same answer.
+      const after = pool.metrics()
+      expect(after.inlineOverruns - before.inlineOverruns).toBe(1)
+      expect(after.queriesInline - before.queriesInline).toBe(0)
+      expect(after.queriesTotal - before.queriesTotal).toBe(1)
+      // Run again, same answer (after three overruns on a connection its SQL
+      // goes to the worker thread directly).
       expect(await pool.queryOne(slowSql('sqlite', 0.3))).toEqual({ s: 1 })
     })
 
@@ -131,7 +145,9 @@ describe('inline SQLite statements', () => {
     test('a slow write interrupted on the JS thread is rolled back and applied once on the worker thread', async () => {
       await pool.execute('CREATE TABLE bulk (n INTEGER)')
       const fill = 'INSERT INTO bulk WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300000) SELECT x FROM c'
+      const before = pool.metrics()
       const result = await pool.execute(fill)
+      expect(pool.metrics().inlineOverruns - before.inlineOverruns).toBe(1)
       expect(result.rowsAffected).toBe(300000)
       expect(await pool.queryOne('SELECT count(*) AS n FROM bulk')).toEqual({ n: 300000 })
     })
@@ -142,6 +158,7 @@ describe('inline SQLite statements', () => {
       await pool.query('SELECT nope FROM kv').catch(() => {})
       const after = pool.metrics()
       expect(after.queriesTotal - before.queriesTotal).toBe(2)
+      expect(after.queriesInline - before.queriesInline).toBe(2)
       expect((after.errorsByCode.QUERY_FAILED ?? 0) - (before.errorsByCode.QUERY_FAILED ?? 0)).toBe(1)
       expect(pool.status().inUse).toBe(0)
     })

@@ -38,6 +38,11 @@ pub struct PoolMetrics {
     /// Statement execution time.
     pub query_time_ms: LatencySummary,
     pub queries_total: f64,
+    /// SQLite only: statements run on the JS thread (within `queriesTotal`).
+    pub queries_inline: f64,
+    /// SQLite only: statements that ran past the inline time limit on the
+    /// JS thread, were rolled back and ran again on the worker thread.
+    pub inline_overruns: f64,
     pub errors_total: f64,
     #[napi(ts_type = "Partial<Record<ErrorCode, number>>")]
     pub errors_by_code: HashMap<String, f64>,
@@ -148,6 +153,8 @@ pub fn metrics(m: MetricsSnapshot) -> PoolMetrics {
         acquire_wait_ms: summary(m.acquire_wait_ms),
         query_time_ms: summary(m.query_time_ms),
         queries_total: m.queries_total as f64,
+        queries_inline: m.queries_inline as f64,
+        inline_overruns: m.inline_overruns as f64,
         errors_total: m.errors_total as f64,
         errors_by_code: m
             .errors_by_code

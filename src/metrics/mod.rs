@@ -20,6 +20,12 @@ pub struct Metrics {
     pub acquire_wait: Histogram,
     pub query_time: Histogram,
     pub queries_total: AtomicU64,
+    /// SQLite statements run on the JS thread rather than sqlx's worker
+    /// thread (also counted in `queries_total`).
+    pub queries_inline: AtomicU64,
+    /// SQLite statements interrupted on the JS thread for running past the
+    /// inline time limit, then run again on the worker thread.
+    pub inline_overruns: AtomicU64,
     pub errors_by_code: [AtomicU64; ErrorCode::ALL.len()],
     pub acquire_timeouts: AtomicU64,
     pub leaks_detected: AtomicU64,
@@ -52,6 +58,8 @@ impl Metrics {
             acquire_wait_ms: self.acquire_wait.summary(),
             query_time_ms: self.query_time.summary(),
             queries_total: load(&self.queries_total),
+            queries_inline: load(&self.queries_inline),
+            inline_overruns: load(&self.inline_overruns),
             errors_total: errors_by_code.values().sum(),
             errors_by_code,
             acquire_timeouts: load(&self.acquire_timeouts),
@@ -71,6 +79,8 @@ pub struct MetricsSnapshot {
     pub acquire_wait_ms: Summary,
     pub query_time_ms: Summary,
     pub queries_total: u64,
+    pub queries_inline: u64,
+    pub inline_overruns: u64,
     pub errors_total: u64,
     pub errors_by_code: BTreeMap<&'static str, u64>,
     pub acquire_timeouts: u64,

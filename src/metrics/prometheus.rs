@@ -50,6 +50,20 @@ pub fn render(backend: &str, metrics: &Metrics, status: &PoolStatus) -> String {
     );
     counter(
         &mut out,
+        "queries_inline_total",
+        "SQLite statements run on the JS thread (within queries_total).",
+        &label,
+        load(&metrics.queries_inline),
+    );
+    counter(
+        &mut out,
+        "inline_overruns_total",
+        "SQLite statements that ran past the inline time limit and ran again on the worker thread.",
+        &label,
+        load(&metrics.inline_overruns),
+    );
+    counter(
+        &mut out,
         "acquire_timeouts_total",
         "Callers that got POOL_TIMEOUT.",
         &label,

@@ -34,7 +34,7 @@ use sqlx::sqlite::Sqlite;
 
 use super::core::{Live, PoolCore};
 use super::gauges::InUseGuard;
-use crate::backend::sqlite_inline::{InlineConn, Output, Want};
+use crate::backend::sqlite_inline::{Fallback, InlineConn, Output, Want};
 use crate::error::DbResult;
 use crate::metrics::Metrics;
 use crate::value::Param;
@@ -182,12 +182,21 @@ impl PoolCore<Sqlite> {
                 let clock = Instant::now();
                 let outcome = InlineConn::run(conn, sql, params, want);
                 live.deadline.disarm();
-                outcome.inspect(|_| {
-                    let metrics = &self.shared.metrics;
-                    metrics.acquire_wait.record(acquired);
-                    metrics.query_time.record(clock.elapsed());
-                    Metrics::count(&metrics.queries_total);
-                })
+                let metrics = &self.shared.metrics;
+                match outcome {
+                    Ok(result) => {
+                        metrics.acquire_wait.record(acquired);
+                        metrics.query_time.record(clock.elapsed());
+                        Metrics::count(&metrics.queries_total);
+                        Metrics::count(&metrics.queries_inline);
+                        Some(result)
+                    }
+                    Err(Fallback::Overran) => {
+                        Metrics::count(&metrics.inline_overruns);
+                        None
+                    }
+                    Err(Fallback::Declined) => None,
+                }
             }
         };
         drop(borrowed);

@@ -173,10 +173,16 @@ impl DbPool {
     pub fn status(&self) -> PoolStatus {
         let (size, idle) = with_core!(&self.inner.core, c => (c.size(), c.idle_count()));
         let gauges = &self.inner.shared.gauges;
+        // The three counts live in different places and move on tokio's
+        // threads while this reads them: a connection handed back between
+        // the idle read and the in-use read would be counted twice. Clamp,
+        // so a snapshot never shows more connections than are open.
+        let idle = idle.min(size);
+        let in_use = (gauges.in_use() as u32).min(size - idle);
         PoolStatus {
             size,
             idle,
-            in_use: gauges.in_use() as u32,
+            in_use,
             waiting: gauges.waiting() as u32,
             max_connections: self.inner.config.max_connections,
             min_connections: self.inner.config.min_connections,

@@ -45,6 +45,15 @@ pub enum Want {
     Execute,
 }
 
+/// Why a statement was left to the sqlx path.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Fallback {
+    /// Not a statement for the JS thread (or the database was locked).
+    Declined,
+    /// It ran past the inline time limit and was rolled back.
+    Overran,
+}
+
 pub enum Output {
     Rows(Rows),
     Execute(ExecuteResult),
@@ -95,25 +104,30 @@ impl InlineConn {
         }
     }
 
-    /// Runs one statement. `None`: nothing was done that counts (no change
+    /// Runs one statement. `Err`: nothing was done that counts (no change
     /// is left behind), run it through sqlx instead.
-    pub fn run(&mut self, sql: &str, params: &[Param], want: Want) -> Option<DbResult<Output>> {
+    pub fn run(
+        &mut self,
+        sql: &str,
+        params: &[Param],
+        want: Want,
+    ) -> Result<DbResult<Output>, Fallback> {
         let db = self.db.as_ptr();
         let prepared = match self.prepared(sql) {
-            Err(e) => return Some(Err(e)),
-            Ok(None) => return None,
+            Err(e) => return Ok(Err(e)),
+            Ok(None) => return Err(Fallback::Declined),
             Ok(Some(p)) => p,
         };
         // A count that does not match is an error the async path reports.
         if prepared.placeholders.is_some_and(|n| n != params.len())
             || prepared.parameters != params.len()
         {
-            return None;
+            return Err(Fallback::Declined);
         }
         let outcome = unsafe { execute(db, prepared, params, want, sql) };
         match outcome {
-            Step::Done(result) => Some(result),
-            Step::Busy => None,
+            Step::Done(result) => Ok(result),
+            Step::Busy => Err(Fallback::Declined),
             Step::Interrupted => {
                 // Too slow for the JS thread, three times (one could be the
                 // OS taking the CPU away): from now on this SQL goes to the
@@ -126,7 +140,7 @@ impl InlineConn {
                         }
                     }
                 }
-                None
+                Err(Fallback::Overran)
             }
         }
     }
