@@ -23,6 +23,11 @@ function connArgs() {
   const args = ['-h', u.hostname, '-p', u.port || '5432', '-U', decodeURIComponent(u.username || 'postgres')]
   const env = { ...process.env }
   if (u.password) env.PGPASSWORD = decodeURIComponent(u.password)
+  // The same transport as shopify-db-pool's: plain text to a server on this
+  // host unless the URL names an sslmode (libpq would otherwise use TLS).
+  const sslmode = u.searchParams.get('sslmode')
+  if (sslmode) env.PGSSLMODE = sslmode
+  else if (!env.PGSSLMODE && /^(localhost|127\.[\d.]+|\[::1\])$/i.test(u.hostname)) env.PGSSLMODE = 'disable'
   return { args, env, db: u.pathname.slice(1) || 'postgres' }
 }
 

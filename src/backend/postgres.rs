@@ -35,6 +35,15 @@ pub fn connect_options(config: &PoolConfig) -> DbResult<PgConnectOptions> {
         opts = opts.ssl_mode(PgSslMode::from_str(mode).map_err(|_| {
             DbError::invalid_url(format!("sslmode '{mode}' is not one of disable, allow, prefer, require, verify-ca, verify-full"))
         })?);
+    } else if !url.contains("ssl")
+        && std::env::var_os("PGSSLMODE").is_none()
+        && is_loopback(opts.get_host())
+    {
+        // Nothing was said about TLS and the server is on this host: plain
+        // first, TLS only if the server insists. Encrypting bytes that never
+        // leave the kernel protects nothing (`prefer` does not check the
+        // certificate either) and cost 15% of 64-in-flight throughput here.
+        opts = opts.ssl_mode(PgSslMode::Allow);
     }
     if let Some(schema) = &config.url.prisma.schema {
         opts = opts.options([("search_path", schema.as_str())]);
@@ -45,6 +54,15 @@ pub fn connect_options(config: &PoolConfig) -> DbResult<PgConnectOptions> {
         opts = opts.options([("statement_timeout", format!("{}ms", t.as_millis()))]);
     }
     Ok(opts)
+}
+
+/// `localhost`, 127.0.0.0/8 or ::1. (A Unix socket never uses TLS.)
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// A NULL whose type the server infers from context, as node-postgres
@@ -333,4 +351,33 @@ fn is_textual(name: &str) -> bool {
 
 fn json_array<T: serde::Serialize>(values: Vec<T>) -> Cell {
     Cell::Json(serde_json::to_value(values).unwrap_or(serde_json::Value::Null))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback;
+
+    #[test]
+    fn loopback_hosts_are_this_host_only() {
+        for host in [
+            "localhost",
+            "LOCALHOST",
+            "127.0.0.1",
+            "127.8.9.10",
+            "::1",
+            "[::1]",
+        ] {
+            assert!(is_loopback(host), "{host}");
+        }
+        for host in [
+            "db.example.com",
+            "10.0.0.5",
+            "192.168.1.2",
+            "::2",
+            "localhost.example.com",
+            "",
+        ] {
+            assert!(!is_loopback(host), "{host}");
+        }
+    }
 }
