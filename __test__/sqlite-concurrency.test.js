@@ -24,6 +24,19 @@ describe('sqlite concurrency on one file database', () => {
     expect(String(Object.values(row)[0]).toLowerCase()).toBe('wal')
   })
 
+  test('every connection has the documented settings, whichever path runs the statement', async () => {
+    // Several at once: some take the worker path on other connections.
+    const settings = await Promise.all(Array.from({ length: 6 }, async () => {
+      const [cache, sync, fk] = await Promise.all([
+        pool.queryOne('PRAGMA cache_size'),
+        pool.queryOne('PRAGMA synchronous'),
+        pool.queryOne('PRAGMA foreign_keys'),
+      ])
+      return { cache: cache.cache_size, sync: sync.synchronous, fk: fk.foreign_keys }
+    }))
+    for (const s of settings) expect(s).toEqual({ cache: -16000, sync: 1, fk: 1 })
+  })
+
   test('8 concurrent writers × 500 autocommit inserts: all 4,000 rows present, no error', async () => {
     const WRITERS = 8
     const EACH = 500

@@ -16,7 +16,11 @@ pub struct Deadline(AtomicU64);
 
 impl Deadline {
     pub fn arm(&self, after: Duration) {
-        let at = (Instant::now() + after).duration_since(epoch()).as_nanos() as u64;
+        self.arm_at(Instant::now() + after);
+    }
+
+    pub fn arm_at(&self, when: Instant) {
+        let at = when.duration_since(epoch()).as_nanos() as u64;
         self.0.store(at.max(1), Ordering::Release);
     }
 

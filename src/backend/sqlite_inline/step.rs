@@ -32,6 +32,12 @@ pub(super) unsafe fn execute(
     sql: &str,
 ) -> Step {
     let stmt = p.stmt.as_ptr();
+    // Every sqlite3_* call takes the connection's (recursive) mutex in
+    // serialized mode, five or more per column; held here once, they find it
+    // already theirs, which skips the atomic operations (10% of the CPU time
+    // of a point-select, in a profile). It also keeps sqlx's worker thread
+    // off the connection for the whole statement.
+    let _held = DbMutex::enter(db);
     // Never wait for a lock on the JS thread.
     ffi::sqlite3_busy_timeout(db, 0);
     let outcome = bind_all(stmt, params)
@@ -43,6 +49,26 @@ pub(super) unsafe fn execute(
     match outcome {
         Ok(step) => step,
         Err(e) => Step::Done(Err(e)),
+    }
+}
+
+/// The connection's mutex, held until dropped (also on a panic, which would
+/// otherwise leave the connection locked for good).
+struct DbMutex(*mut ffi::sqlite3_mutex);
+
+impl DbMutex {
+    unsafe fn enter(db: *mut ffi::sqlite3) -> Self {
+        // Null when the connection was not opened serialized: then both
+        // calls do nothing.
+        let mutex = ffi::sqlite3_db_mutex(db);
+        ffi::sqlite3_mutex_enter(mutex);
+        DbMutex(mutex)
+    }
+}
+
+impl Drop for DbMutex {
+    fn drop(&mut self) {
+        unsafe { ffi::sqlite3_mutex_leave(self.0) };
     }
 }
 
