@@ -163,6 +163,19 @@ describe('inline SQLite statements', () => {
       expect(pool.status().inUse).toBe(0)
     })
 
+    test('after a pause, a burst of calls still runs on the JS thread (an idle SQLite connection is not pinged)', async () => {
+      const fresh = new Pool({ url: pool.options.url, maxConnections: 4 })
+      await fresh.queryOne('SELECT 1 AS one')
+      await new Promise((resolve) => setTimeout(resolve, 1200)) // past the 1 s after which server connections are pinged
+      const before = fresh.metrics()
+      const rows = await Promise.all(Array.from({ length: 64 }, (_, i) => fresh.queryOne('SELECT v FROM kv WHERE k = ?', [i])))
+      expect(rows.map((r) => r.v)).toEqual(Array.from({ length: 64 }, (_, i) => `v${i}`))
+      const after = fresh.metrics()
+      expect(after.queriesInline - before.queriesInline).toBe(64)
+      expect(fresh.status().size).toBe(1)
+      await fresh.close()
+    })
+
     test('statementTimeoutMs still applies to a statement that starts inline', async () => {
       const timed = new Pool({ url: pool.options.url, statementTimeoutMs: 100 })
       await timed.queryOne('SELECT 1 AS one')

@@ -62,6 +62,7 @@ pub fn connect_options(config: &PoolConfig) -> DbResult<SqliteConnectOptions> {
 
 impl Driver for Sqlite {
     const KIND: BackendKind = BackendKind::Sqlite;
+    const VALIDATE_IDLE: bool = false;
     const BEGIN: &'static str = "BEGIN IMMEDIATE";
 
     fn connect_options(config: &PoolConfig) -> DbResult<SqliteConnectOptions> {

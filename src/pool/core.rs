@@ -147,7 +147,7 @@ impl<DB: Driver> PoolCore<DB> {
                 self.retire(live, true);
                 continue;
             }
-            if since.elapsed() >= VALIDATE_AFTER_IDLE {
+            if DB::VALIDATE_IDLE && since.elapsed() >= VALIDATE_AFTER_IDLE {
                 // Should this future be dropped mid-ping, the guard closes it.
                 let mut guard = Validating {
                     core: self,
@@ -192,7 +192,8 @@ impl<DB: Driver> PoolCore<DB> {
         let permit = self.semaphore.try_acquire().ok()?;
         let mut idle = self.idle.lock().ok()?;
         let top = idle.last()?;
-        if top.since.elapsed() >= VALIDATE_AFTER_IDLE || self.past_lifetime(&top.live) {
+        let due = DB::VALIDATE_IDLE && top.since.elapsed() >= VALIDATE_AFTER_IDLE;
+        if due || self.past_lifetime(&top.live) {
             return None;
         }
         Some((permit, idle.pop()?.live))
