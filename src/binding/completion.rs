@@ -91,7 +91,7 @@ impl Local {
             pending: HashMap::new(),
             waiting: VecDeque::new(),
             next_id: 0,
-            next_turn: NextTurn::new(env)?,
+            next_turn: unsafe { NextTurn::new(env)? },
             turn_watched: false,
             reffed: false,
         })

@@ -18,7 +18,9 @@ pub struct NextTurn {
 }
 
 impl NextTurn {
-    pub fn new(env: sys::napi_env) -> napi::Result<Self> {
+    /// # Safety
+    /// `env` is the environment of the JS thread making the call.
+    pub unsafe fn new(env: sys::napi_env) -> napi::Result<Self> {
         unsafe {
             let mut global = ptr::null_mut();
             napi::check_status!(sys::napi_get_global(env, &mut global))?;
