@@ -372,11 +372,15 @@ export interface PoolMetrics {
   /** Statement execution time. */
   queryTimeMs: LatencySummary
   queriesTotal: number
-  /** SQLite only: statements run on the JS thread (within `queriesTotal`). */
+  /**
+   * SQLite only: statements run through SQLite's C API directly (on the
+   * JS thread, or right after a wait for a connection) rather than on
+   * sqlx's worker thread; within `queriesTotal`.
+   */
   queriesInline: number
   /**
-   * SQLite only: statements that ran past the inline time limit on the
-   * JS thread, were rolled back and ran again on the worker thread.
+   * SQLite only: statements that ran past the inline time limit there,
+   * were rolled back and ran again on the worker thread.
    */
   inlineOverruns: number
   errorsTotal: number

@@ -176,6 +176,24 @@ describe('inline SQLite statements', () => {
       await fresh.close()
     })
 
+    test('calls that queued for a connection run through the C API once they get one, not through the worker thread', async () => {
+      const one = new Pool({ url: pool.options.url, maxConnections: 1 })
+      await one.execute('CREATE TABLE IF NOT EXISTS queued (n INTEGER)')
+      const tx = await one.begin() // holds the only connection
+      const before = one.metrics()
+      const reads = Array.from({ length: 20 }, (_, i) => one.queryOne('SELECT v FROM kv WHERE k = ?', [i]))
+      const writes = Array.from({ length: 5 }, (_, i) => one.execute('INSERT INTO queued (n) VALUES (?)', [i]))
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      expect(one.status().waiting).toBe(25)
+      await tx.commit()
+      expect((await Promise.all(reads)).map((r) => r.v)).toEqual(Array.from({ length: 20 }, (_, i) => `v${i}`))
+      expect((await Promise.all(writes)).map((r) => r.rowsAffected)).toEqual([1, 1, 1, 1, 1])
+      const after = one.metrics()
+      expect(after.queriesInline - before.queriesInline).toBe(25)
+      expect(await one.queryOne('SELECT count(*) AS n FROM queued')).toEqual({ n: 5 })
+      await one.close()
+    })
+
     test('statementTimeoutMs still applies to a statement that starts inline', async () => {
       const timed = new Pool({ url: pool.options.url, statementTimeoutMs: 100 })
       await timed.queryOne('SELECT 1 AS one')

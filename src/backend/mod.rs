@@ -58,6 +58,21 @@ pub trait Driver: Database + HasStatementCache {
         deadline: Arc<Deadline>,
     ) -> impl Future<Output = DbResult<Self::Local>> + Send;
 
+    /// Runs one statement synchronously through `local`, on the calling
+    /// thread, bypassing the driver (SQLite's C API with the inline cache).
+    /// `Err`: nothing was done that counts; run it through the driver.
+    /// Servers have no such path (`RUNS_LOCAL` false).
+    const RUNS_LOCAL: bool = false;
+
+    fn run_local(
+        _local: &mut Self::Local,
+        _sql: &str,
+        _params: &[Param],
+        _want: sqlite_inline::Want,
+    ) -> Result<DbResult<sqlite_inline::Output>, sqlite_inline::Fallback> {
+        Err(sqlite_inline::Fallback::Declined)
+    }
+
     /// Runs a fixed statement (`BEGIN`, `COMMIT`, `ROLLBACK`) without
     /// preparing it.
     fn simple<'c>(

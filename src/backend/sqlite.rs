@@ -16,7 +16,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Column, Decode, Row, TypeInfo, ValueRef};
 
-use super::sqlite_inline::InlineConn;
+use super::sqlite_inline::{Fallback, InlineConn, Output, Want};
 use super::{bind_error, parse_text_timestamp, Driver};
 use crate::config::options::PoolConfig;
 use crate::config::url::{BackendKind, Target};
@@ -63,6 +63,19 @@ pub fn connect_options(config: &PoolConfig) -> DbResult<SqliteConnectOptions> {
 impl Driver for Sqlite {
     const KIND: BackendKind = BackendKind::Sqlite;
     const VALIDATE_IDLE: bool = false;
+    const RUNS_LOCAL: bool = true;
+
+    fn run_local(
+        local: &mut Self::Local,
+        sql: &str,
+        params: &[Param],
+        want: Want,
+    ) -> Result<DbResult<Output>, Fallback> {
+        match local {
+            Some(conn) => conn.run(sql, params, want),
+            None => Err(Fallback::Declined),
+        }
+    }
     const BEGIN: &'static str = "BEGIN IMMEDIATE";
 
     fn connect_options(config: &PoolConfig) -> DbResult<SqliteConnectOptions> {

@@ -38,10 +38,12 @@ pub struct PoolMetrics {
     /// Statement execution time.
     pub query_time_ms: LatencySummary,
     pub queries_total: f64,
-    /// SQLite only: statements run on the JS thread (within `queriesTotal`).
+    /// SQLite only: statements run through SQLite's C API directly (on the
+    /// JS thread, or right after a wait for a connection) rather than on
+    /// sqlx's worker thread; within `queriesTotal`.
     pub queries_inline: f64,
-    /// SQLite only: statements that ran past the inline time limit on the
-    /// JS thread, were rolled back and ran again on the worker thread.
+    /// SQLite only: statements that ran past the inline time limit there,
+    /// were rolled back and ran again on the worker thread.
     pub inline_overruns: f64,
     pub errors_total: f64,
     #[napi(ts_type = "Partial<Record<ErrorCode, number>>")]

@@ -20,11 +20,13 @@ pub struct Metrics {
     pub acquire_wait: Histogram,
     pub query_time: Histogram,
     pub queries_total: AtomicU64,
-    /// SQLite statements run on the JS thread rather than sqlx's worker
-    /// thread (also counted in `queries_total`).
+    /// SQLite statements run through the pool's own C API path rather than
+    /// sqlx's worker thread: on the JS thread, or, for a call that queued
+    /// for its connection, on the tokio thread that got it one (also
+    /// counted in `queries_total`).
     pub queries_inline: AtomicU64,
-    /// SQLite statements interrupted on the JS thread for running past the
-    /// inline time limit, then run again on the worker thread.
+    /// SQLite statements interrupted on that path for running past the
+    /// inline time limit, then run again on sqlx's worker thread.
     pub inline_overruns: AtomicU64,
     pub errors_by_code: [AtomicU64; ErrorCode::ALL.len()],
     pub acquire_timeouts: AtomicU64,

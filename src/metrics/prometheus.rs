@@ -51,7 +51,7 @@ pub fn render(backend: &str, metrics: &Metrics, status: &PoolStatus) -> String {
     counter(
         &mut out,
         "queries_inline_total",
-        "SQLite statements run on the JS thread (within queries_total).",
+        "SQLite statements run through SQLite's C API directly rather than sqlx's worker thread (within queries_total).",
         &label,
         load(&metrics.queries_inline),
     );

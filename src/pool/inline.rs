@@ -158,17 +158,30 @@ fn charge(first_started: Instant) {
     });
 }
 
+/// What became of an attempt to run a statement inline.
+pub enum Attempt {
+    Done(DbResult<Output>),
+    /// It started and was left to sqlx (it ran too long, found the database
+    /// locked, or is SQL for the worker thread): nothing was changed.
+    FellBack,
+    /// It did not start: not on the JS thread, the turn's budget is spent,
+    /// or no connection was free.
+    NotRun,
+}
+
 impl PoolCore<Sqlite> {
-    /// Runs the statement inline if it may; `None`: take the async path
-    /// (nothing was changed, no metric recorded).
-    pub fn run_inline(&self, sql: &str, params: &[Param], want: Want) -> Option<DbResult<Output>> {
+    /// Runs the statement inline if it may. Unless `Done`, nothing was
+    /// changed and no statement was counted.
+    pub fn run_inline(&self, sql: &str, params: &[Param], want: Want) -> Attempt {
         // One clock read before and one after: each costs tens of
         // nanoseconds in a VM, a few percent of a point-select.
         let started = Instant::now();
         if !allowed(started) {
-            return None;
+            return Attempt::NotRun;
         }
-        let (permit, live) = self.lend_now()?;
+        let Some((permit, live)) = self.lend_now() else {
+            return Attempt::NotRun;
+        };
         let mut borrowed = Borrowed {
             core: self,
             live: Some(live),
@@ -180,7 +193,7 @@ impl PoolCore<Sqlite> {
             .statement_timeout
             .map_or(STATEMENT_LIMIT, |t| t.min(STATEMENT_LIMIT));
         let outcome = match live.local.as_mut() {
-            None => None,
+            None => Attempt::FellBack,
             Some(conn) => {
                 live.deadline.arm_at(started + limit);
                 let outcome = InlineConn::run(conn, sql, params, want);
@@ -193,13 +206,13 @@ impl PoolCore<Sqlite> {
                         metrics.query_time.record(started.elapsed());
                         Metrics::count(&metrics.queries_total);
                         Metrics::count(&metrics.queries_inline);
-                        Some(result)
+                        Attempt::Done(result)
                     }
                     Err(Fallback::Overran) => {
                         Metrics::count(&metrics.inline_overruns);
-                        None
+                        Attempt::FellBack
                     }
-                    Err(Fallback::Declined) => None,
+                    Err(Fallback::Declined) => Attempt::FellBack,
                 }
             }
         };

@@ -17,9 +17,12 @@ use tokio::sync::OwnedSemaphorePermit;
 
 use super::core::{Live, PoolCore};
 use super::gauges::InUseGuard;
+use super::inline::{turn_budget, STATEMENT_LIMIT};
+use crate::backend::sqlite_inline::{Fallback, Output, Want};
 use crate::backend::Driver;
 use crate::error::{DbError, DbResult, ErrorCode};
 use crate::metrics::Metrics;
+use crate::value::Param;
 
 /// Extra time the client gives the server to enforce `statementTimeoutMs`
 /// itself (keeping the connection) before giving up on the connection.
@@ -198,17 +201,66 @@ impl<DB: Driver> Lease<DB> {
                 Err(e)
             }
         };
+        self.put_back();
+        result
+    }
+
+    /// The connection back in its slot after a statement (or retired, if
+    /// `close()` gave up waiting for this lease while it ran).
+    fn put_back(&mut self) {
         if let Some(held) = self.active.take() {
             held.live.deadline.disarm();
             if self.core.shared.is_abandoned() {
-                // close() gave up waiting for this lease while it ran.
                 drop(held.in_use);
                 self.core.retire(held.live, false);
             } else if let Ok(mut slot) = self.slot.held.lock() {
                 *slot = Some(held);
             }
         }
-        result
+    }
+
+    /// For a call that had to queue for its connection (SQLite): runs the
+    /// statement right here through the backend's direct path, under the
+    /// inline time limit, instead of a round trip to sqlx's worker thread.
+    /// That round trip made the queue slow to drain, and while it lasted
+    /// every new call joined it rather than running on the JS thread.
+    /// `None`: not run (the connection is back in the lease); use the driver.
+    /// Not when `allowed` is false (the statement already fell back from the
+    /// JS thread) or inline execution is off.
+    pub fn run_direct(
+        &mut self,
+        allowed: bool,
+        sql: &str,
+        params: &[Param],
+        want: Want,
+    ) -> Option<DbResult<Output>> {
+        if !(DB::RUNS_LOCAL && allowed) || self.in_transaction || turn_budget().is_zero() {
+            return None;
+        }
+        let clock = self.statement_started().ok()?;
+        let core = self.core.clone();
+        let limit = core
+            .config
+            .statement_timeout
+            .map_or(STATEMENT_LIMIT, |t| t.min(STATEMENT_LIMIT));
+        let held = self.active.as_mut()?;
+        held.live.deadline.arm(limit);
+        let outcome = DB::run_local(&mut held.live.local, sql, params, want);
+        held.live.deadline.disarm();
+        let metrics = &core.shared.metrics;
+        match outcome {
+            Ok(result) => {
+                Metrics::count(&metrics.queries_inline);
+                Some(self.statement_finished(clock, Some(result)))
+            }
+            Err(fallback) => {
+                if fallback == Fallback::Overran {
+                    Metrics::count(&metrics.inline_overruns);
+                }
+                self.put_back();
+                None
+            }
+        }
     }
 }
 

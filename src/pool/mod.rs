@@ -35,6 +35,7 @@ use crate::error::{DbResult, ErrorCode};
 use crate::metrics::MetricsSnapshot;
 use crate::value::cell::ExecuteResult;
 use crate::value::{Param, Rows};
+use inline::Attempt;
 pub use run::Statement;
 pub use status::PoolStatus;
 pub use transaction::DbTransaction;
@@ -236,40 +237,35 @@ impl DbPool {
     }
 
     /// SQLite only, on the JS thread, with a free connection: the statement
-    /// run synchronously (see `inline`), errors counted. `None`: it was
-    /// not run.
-    fn try_inline(&self, sql: &str, params: &[Param], want: Want) -> Option<DbResult<Output>> {
+    /// run synchronously (see `inline`), errors counted.
+    fn try_inline(&self, sql: &str, params: &[Param], want: Want) -> Attempt {
         let AnyCore::Sqlite(core) = &self.inner.core else {
-            return None;
+            return Attempt::NotRun;
         };
-        let done = core.run_inline(sql, params, want)?;
-        if let Err(e) = &done {
+        let attempt = core.run_inline(sql, params, want);
+        if let Attempt::Done(Err(e)) = &attempt {
             self.record_error(e.code);
         }
-        Some(done)
+        attempt
     }
 
     /// `try_inline`, but when this turn's inline budget is spent, waits for
     /// the next turn of the event loop (staying on the JS thread) and tries
     /// again: a point-select there costs a fraction of the worker-thread
-    /// path. `None`: take the async path.
-    async fn run_inline(
-        &self,
-        sql: &str,
-        params: &[Param],
-        want: Want,
-    ) -> Option<DbResult<Output>> {
+    /// path. Unless `Done`, take the async path.
+    async fn run_inline(&self, sql: &str, params: &[Param], want: Want) -> Attempt {
         if !matches!(self.inner.core, AnyCore::Sqlite(_)) {
-            return None;
+            return Attempt::NotRun;
         }
         loop {
-            if let Some(done) = self.try_inline(sql, params, want) {
-                return Some(done);
+            match self.try_inline(sql, params, want) {
+                Attempt::NotRun
+                    if self.inner.config.statement_cache && inline::should_wait_for_turn() =>
+                {
+                    inline::next_turn().await
+                }
+                attempt => return attempt,
             }
-            if !(self.inner.config.statement_cache && inline::should_wait_for_turn()) {
-                return None;
-            }
-            inline::next_turn().await;
         }
     }
 
@@ -277,7 +273,7 @@ impl DbPool {
     /// (SQLite, inline: the time to run `SELECT 1`.)
     pub async fn ping(&self) -> DbResult<Duration> {
         let started = std::time::Instant::now();
-        if let Some(done) = self.try_inline("SELECT 1", &[], Want::FirstRow) {
+        if let Attempt::Done(done) = self.try_inline("SELECT 1", &[], Want::FirstRow) {
             return done.map(|_| started.elapsed());
         }
         self.counted(async move {
@@ -311,12 +307,19 @@ impl DbPool {
         } else {
             Want::Rows
         };
-        if let Some(done) = self.run_inline(sql, params, want).await {
-            return done.map(Output::into_rows);
-        }
+        // A statement that started inline and fell back goes to sqlx, not
+        // to the direct path a second time.
+        let direct = match self.run_inline(sql, params, want).await {
+            Attempt::Done(done) => return done.map(Output::into_rows),
+            Attempt::FellBack => false,
+            Attempt::NotRun => true,
+        };
         let persistent = self.inner.config.statement_cache;
         self.counted(async move { with_core!(&self.inner.core, c => {
             let mut lease = c.acquire().await?;
+            if let Some(done) = lease.run_direct(direct, sql, params, want) {
+                return done.map(Output::into_rows);
+            }
             if lease.pins_statements() {
                 lease.begin().await?;
                 let outcome = on_lease!(lease, |conn| run::fetch(conn, sql, params, persistent, first_only));
@@ -328,12 +331,17 @@ impl DbPool {
     }
 
     pub async fn execute(&self, sql: &str, params: &[Param]) -> DbResult<ExecuteResult> {
-        if let Some(done) = self.run_inline(sql, params, Want::Execute).await {
-            return done.map(Output::into_execute_result);
-        }
+        let direct = match self.run_inline(sql, params, Want::Execute).await {
+            Attempt::Done(done) => return done.map(Output::into_execute_result),
+            Attempt::FellBack => false,
+            Attempt::NotRun => true,
+        };
         let persistent = self.inner.config.statement_cache;
         self.counted(async move { with_core!(&self.inner.core, c => {
             let mut lease = c.acquire().await?;
+            if let Some(done) = lease.run_direct(direct, sql, params, Want::Execute) {
+                return done.map(Output::into_execute_result);
+            }
             if lease.pins_statements() {
                 lease.begin().await?;
                 let outcome = on_lease!(lease, |conn| run::execute(conn, sql, params, persistent));
