@@ -32,7 +32,7 @@ fn init_runtime() {
         .ok()
         .and_then(|v| v.parse::<usize>().ok())
         .filter(|n| (1..=64).contains(n))
-        .unwrap_or(cores.max(1));
+        .unwrap_or(cores);
     if let Ok(runtime) = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
         .thread_name("shopify-db-pool")

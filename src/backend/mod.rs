@@ -40,7 +40,7 @@ pub trait Driver: Database + HasStatementCache {
     /// SQLite file cannot, and pinging it cost more than the ping: after a
     /// pause every connection was due, a burst of calls all took the worker
     /// thread to ping them, and with more calls than connections the queue
-    /// that formed kept later calls off the JS thread too (a third of a
+    /// that formed kept later calls off the JS thread too (20-29% of a
     /// 64-in-flight run, at twice the CPU per query).
     const VALIDATE_IDLE: bool = true;
 

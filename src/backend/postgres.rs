@@ -35,7 +35,7 @@ pub fn connect_options(config: &PoolConfig) -> DbResult<PgConnectOptions> {
         opts = opts.ssl_mode(PgSslMode::from_str(mode).map_err(|_| {
             DbError::invalid_url(format!("sslmode '{mode}' is not one of disable, allow, prefer, require, verify-ca, verify-full"))
         })?);
-    } else if !url.contains("ssl")
+    } else if !names_tls(url)
         && std::env::var_os("PGSSLMODE").is_none()
         && is_loopback(opts.get_host())
     {
@@ -54,6 +54,12 @@ pub fn connect_options(config: &PoolConfig) -> DbResult<PgConnectOptions> {
         opts = opts.options([("statement_timeout", format!("{}ms", t.as_millis()))]);
     }
     Ok(opts)
+}
+
+/// Whether the URL's query says anything about TLS (`sslrootcert`,
+/// `sslmode`...): then sqlx's own reading of it stands.
+fn names_tls(url: &str) -> bool {
+    url::Url::parse(url).is_ok_and(|u| u.query_pairs().any(|(k, _)| k.starts_with("ssl")))
 }
 
 /// `localhost`, 127.0.0.0/8 or ::1. (A Unix socket never uses TLS.)
@@ -355,7 +361,20 @@ fn json_array<T: serde::Serialize>(values: Vec<T>) -> Cell {
 
 #[cfg(test)]
 mod tests {
-    use super::is_loopback;
+    use super::{is_loopback, names_tls};
+
+    #[test]
+    fn tls_is_named_by_query_parameters_only() {
+        assert!(names_tls("postgres://u@localhost/db?sslrootcert=/ca.pem"));
+        assert!(names_tls(
+            "postgres://u@localhost/db?application_name=x&sslmode=require"
+        ));
+        // "ssl" in the password, the database name or a value is not a setting.
+        assert!(!names_tls(
+            "postgres://u:sslpw@localhost/ssl_db?application_name=ssl"
+        ));
+        assert!(!names_tls("postgres://u@localhost/db"));
+    }
 
     #[test]
     fn loopback_hosts_are_this_host_only() {

@@ -62,6 +62,7 @@ pub fn connect_options(config: &PoolConfig) -> DbResult<SqliteConnectOptions> {
 
 impl Driver for Sqlite {
     const KIND: BackendKind = BackendKind::Sqlite;
+    const BEGIN: &'static str = "BEGIN IMMEDIATE";
     const VALIDATE_IDLE: bool = false;
     const RUNS_LOCAL: bool = true;
 
@@ -76,7 +77,6 @@ impl Driver for Sqlite {
             None => Err(Fallback::Declined),
         }
     }
-    const BEGIN: &'static str = "BEGIN IMMEDIATE";
 
     fn connect_options(config: &PoolConfig) -> DbResult<SqliteConnectOptions> {
         connect_options(config)

@@ -34,7 +34,8 @@ use sqlx::sqlite::Sqlite;
 
 use super::core::{Live, PoolCore};
 use super::gauges::InUseGuard;
-use crate::backend::sqlite_inline::{Fallback, InlineConn, Output, Want};
+use crate::backend::sqlite_inline::{Fallback, Output, Want};
+use crate::backend::Driver;
 use crate::error::DbResult;
 use crate::metrics::Metrics;
 use crate::value::Param;
@@ -188,37 +189,50 @@ impl PoolCore<Sqlite> {
             in_use: Some(InUseGuard::new(&self.shared.gauges)),
         };
         let live = borrowed.live.as_mut().expect("just lent");
-        let limit = self
-            .config
-            .statement_timeout
-            .map_or(STATEMENT_LIMIT, |t| t.min(STATEMENT_LIMIT));
-        let outcome = match live.local.as_mut() {
-            None => Attempt::FellBack,
-            Some(conn) => {
-                live.deadline.arm_at(started + limit);
-                let outcome = InlineConn::run(conn, sql, params, want);
-                live.deadline.disarm();
+        let outcome = match self.run_limited(live, started, sql, params, want) {
+            Ok(result) => {
                 let metrics = &self.shared.metrics;
-                match outcome {
-                    Ok(result) => {
-                        // Lending an idle connection never waits.
-                        metrics.acquire_wait.record(Duration::ZERO);
-                        metrics.query_time.record(started.elapsed());
-                        Metrics::count(&metrics.queries_total);
-                        Metrics::count(&metrics.queries_inline);
-                        Attempt::Done(result)
-                    }
-                    Err(Fallback::Overran) => {
-                        Metrics::count(&metrics.inline_overruns);
-                        Attempt::FellBack
-                    }
-                    Err(Fallback::Declined) => Attempt::FellBack,
-                }
+                // Lending an idle connection never waits.
+                metrics.acquire_wait.record(Duration::ZERO);
+                metrics.query_time.record(started.elapsed());
+                Metrics::count(&metrics.queries_total);
+                Attempt::Done(result)
             }
+            Err(_) => Attempt::FellBack,
         };
         drop(borrowed);
         drop(permit);
         charge(started);
+        outcome
+    }
+}
+
+impl<DB: Driver> PoolCore<DB> {
+    /// Runs one statement on `live` through the backend's direct path (the
+    /// C API, on the calling thread) under the inline time limit, counted in
+    /// `queries_inline`, or in `inline_overruns` when it ran too long. Both
+    /// the JS thread and a call that queued for its connection use it.
+    pub(super) fn run_limited(
+        &self,
+        live: &mut Live<DB>,
+        started: Instant,
+        sql: &str,
+        params: &[Param],
+        want: Want,
+    ) -> Result<DbResult<Output>, Fallback> {
+        let limit = self
+            .config
+            .statement_timeout
+            .map_or(STATEMENT_LIMIT, |t| t.min(STATEMENT_LIMIT));
+        live.deadline.arm_at(started + limit);
+        let outcome = DB::run_local(&mut live.local, sql, params, want);
+        live.deadline.disarm();
+        let metrics = &self.shared.metrics;
+        match &outcome {
+            Ok(_) => Metrics::count(&metrics.queries_inline),
+            Err(Fallback::Overran) => Metrics::count(&metrics.inline_overruns),
+            Err(Fallback::Declined) => {}
+        }
         outcome
     }
 }

@@ -17,8 +17,8 @@ use tokio::sync::OwnedSemaphorePermit;
 
 use super::core::{Live, PoolCore};
 use super::gauges::InUseGuard;
-use super::inline::{turn_budget, STATEMENT_LIMIT};
-use crate::backend::sqlite_inline::{Fallback, Output, Want};
+use super::inline::turn_budget;
+use crate::backend::sqlite_inline::{Output, Want};
 use crate::backend::Driver;
 use crate::error::{DbError, DbResult, ErrorCode};
 use crate::metrics::Metrics;
@@ -238,25 +238,13 @@ impl<DB: Driver> Lease<DB> {
             return None;
         }
         let clock = self.statement_started().ok()?;
-        let core = self.core.clone();
-        let limit = core
-            .config
-            .statement_timeout
-            .map_or(STATEMENT_LIMIT, |t| t.min(STATEMENT_LIMIT));
         let held = self.active.as_mut()?;
-        held.live.deadline.arm(limit);
-        let outcome = DB::run_local(&mut held.live.local, sql, params, want);
-        held.live.deadline.disarm();
-        let metrics = &core.shared.metrics;
+        let outcome = self
+            .core
+            .run_limited(&mut held.live, Instant::now(), sql, params, want);
         match outcome {
-            Ok(result) => {
-                Metrics::count(&metrics.queries_inline);
-                Some(self.statement_finished(clock, Some(result)))
-            }
-            Err(fallback) => {
-                if fallback == Fallback::Overran {
-                    Metrics::count(&metrics.inline_overruns);
-                }
+            Ok(result) => Some(self.statement_finished(clock, Some(result))),
+            Err(_) => {
                 self.put_back();
                 None
             }
