@@ -119,7 +119,7 @@ async function startServer() {
   let output = ''
   child.stdout.on('data', (d) => (output += d))
   child.stderr.on('data', (d) => (output += d))
-  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })))
+  const exited = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal })))
   const srv = { child, port, exited, output: () => output, exitStatus: null }
   exited.then((s) => (srv.exitStatus = s))
 

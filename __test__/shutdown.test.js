@@ -39,7 +39,7 @@ function runChild(args, onLine, timeoutMs = 60_000) {
       stderr += chunk
     })
     child.on('error', reject)
-    child.on('exit', (code, signal) => {
+    child.on('close', (code, signal) => {
       clearTimeout(guard)
       resolve({ code, signal, lines, stderr, ms: state.markAt === null ? null : Date.now() - state.markAt })
     })
@@ -138,6 +138,22 @@ test('exit: false closes the pool on the signal and leaves the process running',
   expect(result.signal).toBeNull()
   expect(result.code).toBe(7)
   expect(result.lines).toContain('after closed=true query=POOL_CLOSED')
+}, 60_000)
+
+test('what the app wrote to stdout before the exit reaches the reader, even one that reads slowly', async () => {
+  const result = await runChild(['logs', sqliteUrl('logs')], (line, child) => {
+    if (line === 'ready') {
+      child.kill('SIGTERM')
+      // A log collector that falls behind: the pipe fills and the child's
+      // writes queue inside Node, where process.exit() would drop them.
+      child.stdout.pause()
+      setTimeout(() => child.stdout.resume(), 500)
+    }
+  })
+  expect(result.signal).toBeNull()
+  expect(result.code).toBe(0)
+  expect(result.lines.filter((l) => l.startsWith('log ')).length).toBe(2000)
+  expect(result.lines[result.lines.length - 1]).toBe('log-end')
 }, 60_000)
 
 describe('in this process', () => {

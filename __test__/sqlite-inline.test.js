@@ -13,7 +13,7 @@ const LOCKER = path.join(__dirname, 'faults', 'fixtures', 'sqlite-locker.js')
  * libraries in one process would not see each other's locks). */
 function lockFrom(file, holdMs) {
   const child = spawn(process.execPath, [LOCKER, file, String(holdMs)], { stdio: ['ignore', 'pipe', 'inherit'] })
-  const exited = new Promise((resolve) => child.on('exit', resolve))
+  const exited = new Promise((resolve) => child.on('close', resolve))
   return new Promise((resolve, reject) => {
     let out = ''
     child.stdout.on('data', (d) => {

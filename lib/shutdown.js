@@ -83,6 +83,7 @@ function onSignal(reg, signal) {
   const exit = entries.some(([, entry]) => entry.exit)
   const timeoutMs = Math.max(0, ...entries.map(([, entry]) => entry.timeoutMs))
 
+  const startedAt = Date.now()
   let backstop = null
   if (exit) {
     backstop = setTimeout(() => {
@@ -114,13 +115,32 @@ function onSignal(reg, signal) {
         )
       }
     })
-    if (exit) {
-      clearTimeout(backstop)
-      process.exit(clean ? 0 : 1)
+    if (!exit) {
+      reg.shuttingDown = null
+      return undefined
     }
-    reg.shuttingDown = null
+    clearTimeout(backstop)
+    return flushStdio(startedAt + timeoutMs).then(() => process.exit(clean ? 0 : 1))
   })
   reg.shuttingDown = { exit, done: shutdown }
+}
+
+/**
+ * Waits (until `deadline` at most) for what the app wrote to stdout and
+ * stderr to reach the OS. Writes to a pipe (a container's or systemd's log
+ * collector) are asynchronous in Node, and process.exit() drops what is
+ * still queued: the last log lines of a shutdown, the ones an operator
+ * reads, would be lost.
+ */
+function flushStdio(deadline) {
+  const queued = () => [process.stdout, process.stderr].some((s) => s && !s.destroyed && s.writableLength > 0)
+  return new Promise((resolve) => {
+    const check = () => {
+      if (!queued() || Date.now() >= deadline) resolve()
+      else setTimeout(check, 5)
+    }
+    check()
+  })
 }
 
 function statusOf(pool) {
@@ -133,8 +153,8 @@ function statusOf(pool) {
 
 /**
  * On each of `signals` (default SIGTERM, SIGINT): close `pool` (it stops
- * taking work at once and lets in-flight queries finish), then exit with
- * code 0. The whole shutdown is bounded by `timeoutMs` (default 10000):
+ * taking work at once and lets in-flight queries finish), let stdout and
+ * stderr drain, then exit with code 0. The whole shutdown is bounded by `timeoutMs` (default 10000):
  * statements still running then are abandoned and the process exits with
  * code 1. A second signal during the shutdown exits with code 1 at once.
  * With `exit: false` the pool is closed and exiting is left to the app.

@@ -44,7 +44,9 @@ function runWriter(env) {
     })
     child.stderr.on('data', (d) => (stderr += d))
     child.on('error', reject)
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': 'exit' can come before the last of the child's
+    // stdout has been read, and the lines lost were the acks after SIGTERM.
+    child.on('close', (code, signal) => {
       clearTimeout(guard)
       resolve({ code, signal, lines, stderr, exitAfterSignalMs: signalAt === null ? null : Date.now() - signalAt })
     })

@@ -23,7 +23,7 @@ function lockFrom(file, holdMs) {
     let out = ''
     let err = ''
     let releasedAt = null
-    const exited = new Promise((r) => child.on('exit', (code) => r(code)))
+    const exited = new Promise((r) => child.on('close', (code) => r(code)))
     child.stderr.on('data', (d) => (err += d))
     child.stdout.on('data', (d) => {
       out += d
