@@ -375,10 +375,22 @@ async function ensurePgUp(cluster, timeoutMs = 90000) {
 
 /** SQL selecting the server-side id of the connection as `id`. */
 function connectionIdSql(backend, sleepSeconds = 0) {
+  // A slow one also says when it finished, on the server's clock (the
+  // select list is evaluated left to right, so after the sleep): one that
+  // finished before a kill was issued legitimately ran on that connection.
   if (backend === 'postgres') {
-    return sleepSeconds ? `SELECT pg_backend_pid() AS id, pg_sleep(${sleepSeconds})::text AS s /* ${MARKER} */` : 'SELECT pg_backend_pid() AS id'
+    return sleepSeconds
+      ? `SELECT pg_backend_pid() AS id, pg_sleep(${sleepSeconds})::text AS s, ${serverClockSql(backend)} AS done /* ${MARKER} */`
+      : 'SELECT pg_backend_pid() AS id'
   }
-  return sleepSeconds ? `SELECT CONNECTION_ID() AS id, SLEEP(${sleepSeconds}) AS s /* ${MARKER} */` : 'SELECT CONNECTION_ID() AS id'
+  return sleepSeconds
+    ? `SELECT CONNECTION_ID() AS id, SLEEP(${sleepSeconds}) AS s, ${serverClockSql(backend)} AS done /* ${MARKER} */`
+    : 'SELECT CONNECTION_ID() AS id'
+}
+
+/** The server's wall clock now (not the statement's start), in seconds since the epoch, as text. */
+function serverClockSql(backend) {
+  return backend === 'postgres' ? 'extract(epoch from clock_timestamp())::text' : 'CAST(UNIX_TIMESTAMP(SYSDATE(6)) AS CHAR)'
 }
 
 /** Marks this process's slow statements, so server views can tell them from anyone else's. */
@@ -421,6 +433,7 @@ module.exports = {
   pgCtl,
   ensurePgUp,
   connectionIdSql,
+  serverClockSql,
   get MARKER() {
     return MARKER
   },
