@@ -289,7 +289,7 @@ impl DbPool {
     /// not the `primary` view); a replica that is not serving is skipped
     /// from then on and the read runs on the primary.
     pub async fn query(&self, sql: &str, params: &[Param], first_only: bool) -> DbResult<Rows> {
-        if self.route_reads && is_read(sql) {
+        if self.route_reads && !self.inner.replicas.list.is_empty() && is_read(sql) {
             if let Some(replica) = self.inner.replicas.pick() {
                 match replica.pool.query_here(sql, params, first_only).await {
                     Err(e) if is_unavailable(&e) => replica.mark(false),
