@@ -184,7 +184,9 @@ impl<DB: Driver> Lease<DB> {
                 self.broken = true;
                 Err(DbError::new(
                     ErrorCode::Timeout,
-                    format!("the statement ran longer than statementTimeoutMs ({limit_ms} ms); its connection was closed"),
+                    // Given up on, not cancelled: a write may still have
+                    // been applied, and the caller must not assume either way.
+                    format!("the statement ran longer than statementTimeoutMs ({limit_ms} ms) and was given up on; its connection was closed, and whether a write in it took effect is unknown"),
                 ))
             }
             Some(Ok(v)) => Ok(v),
