@@ -29,17 +29,19 @@ impl Target {
         }
     }
 
+    // A transaction's statement always runs through sqlx, whose state
+    // machine is large: boxed, so that every pool call is not as large.
     async fn query(&self, sql: &str, params: &[Param], first_only: bool) -> DbResult<Rows> {
         match self {
             Target::Pool(p) => p.query(sql, params, first_only).await,
-            Target::Transaction(t) => t.query(sql, params, first_only).await,
+            Target::Transaction(t) => Box::pin(t.query(sql, params, first_only)).await,
         }
     }
 
     async fn execute(&self, sql: &str, params: &[Param]) -> DbResult<ExecuteResult> {
         match self {
             Target::Pool(p) => p.execute(sql, params).await,
-            Target::Transaction(t) => t.execute(sql, params).await,
+            Target::Transaction(t) => Box::pin(t.execute(sql, params)).await,
         }
     }
 
