@@ -92,7 +92,8 @@ export interface ShutdownHooksOptions {
 
 /**
  * On each signal: close `pool` (it stops taking work at once and lets
- * in-flight queries finish), then exit 0. Idempotent: installing again (also
+ * in-flight queries finish), let stdout/stderr drain, then exit 0.
+ * Idempotent: installing again (also
  * from a reloaded module) adds no listener. Returns a function that removes
  * the hooks for this pool.
  */
