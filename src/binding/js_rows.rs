@@ -46,7 +46,7 @@ impl ToNapiValue for JsRows {
         let mut keys = column_keys(env, &rows.columns)?;
         let mut cells = rows.cells.into_iter();
         for r in 0..count {
-            let row = build_row(env, &mut keys, &mut cells)?;
+            let row = build_row(env, &mut keys, &mut cells, &rows.text)?;
             check_status!(sys::napi_set_element(env, array, r as u32, row))?;
         }
         Ok(array)
@@ -62,7 +62,7 @@ impl ToNapiValue for JsFirstRow {
             return Ok(null);
         }
         let mut keys = column_keys(env, &rows.columns)?;
-        build_row(env, &mut keys, &mut rows.cells.into_iter())
+        build_row(env, &mut keys, &mut rows.cells.into_iter(), &rows.text)
     }
 }
 
@@ -103,7 +103,7 @@ unsafe fn execute_result(env: sys::napi_env, r: ExecuteResult) -> napi::Result<s
         affected
     ))?;
     let id = match r.last_insert_id {
-        Some(id) => cell(env, Cell::Int(id))?,
+        Some(id) => cell(env, Cell::Int(id), "")?,
         None => null(env)?,
     };
     check_status!(sys::napi_set_named_property(
@@ -141,16 +141,18 @@ unsafe fn column_keys(env: sys::napi_env, columns: &Arc<[String]>) -> napi::Resu
     ))
 }
 
+/// `text`: the result set's shared text buffer (see `Cell::TextAt`).
 unsafe fn build_row(
     env: sys::napi_env,
     maker: &mut RowMaker,
     cells: &mut impl Iterator<Item = Cell>,
+    text: &str,
 ) -> napi::Result<sys::napi_value> {
     match maker {
         RowMaker::Factory { f, width, values } => {
             values.clear();
             for _ in 0..*width {
-                values.push(cell(env, cells.next().unwrap_or(Cell::Null))?);
+                values.push(cell(env, cells.next().unwrap_or(Cell::Null), text)?);
             }
             row_factory::make_row(env, *f, values)
         }
@@ -158,7 +160,7 @@ unsafe fn build_row(
             let mut obj = ptr::null_mut();
             check_status!(sys::napi_create_object(env, &mut obj))?;
             for key in keys.iter() {
-                let value = cell(env, cells.next().unwrap_or(Cell::Null))?;
+                let value = cell(env, cells.next().unwrap_or(Cell::Null), text)?;
                 check_status!(sys::napi_set_property(env, obj, *key, value))?;
             }
             Ok(obj)
@@ -178,7 +180,8 @@ unsafe fn number(env: sys::napi_env, n: f64) -> napi::Result<sys::napi_value> {
     Ok(out)
 }
 
-pub unsafe fn cell(env: sys::napi_env, cell: Cell) -> napi::Result<sys::napi_value> {
+/// `text`: what a `Cell::TextAt` points into.
+pub unsafe fn cell(env: sys::napi_env, cell: Cell, text: &str) -> napi::Result<sys::napi_value> {
     let mut out = ptr::null_mut();
     match cell {
         Cell::Null => return null(env),
@@ -189,6 +192,10 @@ pub unsafe fn cell(env: sys::napi_env, cell: Cell) -> napi::Result<sys::napi_val
         Cell::UInt(u) => check_status!(sys::napi_create_bigint_uint64(env, u, &mut out))?,
         Cell::Float(f) => return number(env, f),
         Cell::Text(s) | Cell::Decimal(s) => return js_string(env, &s),
+        Cell::TextAt { start, len } => {
+            let (start, len) = (start as usize, len as usize);
+            return js_string(env, text.get(start..start + len).unwrap_or_default());
+        }
         Cell::Bytes(b) => {
             let mut data = ptr::null_mut();
             check_status!(sys::napi_create_buffer_copy(

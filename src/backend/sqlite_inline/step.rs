@@ -119,7 +119,7 @@ unsafe fn step_all(db: *mut ffi::sqlite3, p: &mut Prepared, want: Want, sql: &st
                     refresh_columns(p);
                     rows.columns = p.columns.clone();
                 }
-                if let Err(e) = decode_row(stmt, &p.declared, &mut rows.cells) {
+                if let Err(e) = decode_row(stmt, &p.declared, &mut rows) {
                     return Step::Done(Err(e));
                 }
                 if want == Want::FirstRow {
@@ -160,7 +160,7 @@ unsafe fn step_all(db: *mut ffi::sqlite3, p: &mut Prepared, want: Want, sql: &st
 unsafe fn decode_row(
     stmt: *mut ffi::sqlite3_stmt,
     declared: &[Declared],
-    out: &mut Vec<Cell>,
+    out: &mut Rows,
 ) -> DbResult<()> {
     for (i, declared) in declared.iter().enumerate() {
         let i = i as c_int;
@@ -185,15 +185,17 @@ unsafe fn decode_row(
                 let bytes = bytes_at(data.cast(), ffi::sqlite3_column_bytes(stmt, i));
                 let text = std::str::from_utf8(bytes).map_err(|e| decode_error(Box::new(e)))?;
                 match declared {
-                    Declared::Timestamp => match parse_text_timestamp(text) {
-                        Some(ms) => Cell::Timestamp(ms),
-                        None => Cell::Text(text.to_owned()),
-                    },
-                    _ => Cell::Text(text.to_owned()),
+                    Declared::Timestamp if let Some(ms) = parse_text_timestamp(text) => {
+                        Cell::Timestamp(ms)
+                    }
+                    _ => {
+                        out.push_text(text);
+                        continue;
+                    }
                 }
             }
         };
-        out.push(cell);
+        out.cells.push(cell);
     }
     Ok(())
 }
