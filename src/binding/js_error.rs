@@ -39,6 +39,9 @@ impl<T> TypeName for Settled<T> {
 
 impl<T> ValidateNapiValue for Settled<T> {}
 
+/// # Safety
+/// `env` is the live napi environment of the calling JS thread (inside a
+/// napi callback).
 pub unsafe fn js_string(env: sys::napi_env, s: &str) -> napi::Result<sys::napi_value> {
     let mut out = ptr::null_mut();
     // ASCII is Latin-1 too, and V8 copies Latin-1 without decoding.
@@ -62,6 +65,10 @@ unsafe fn set(
 }
 
 /// `new Error(message)` with `.code` and the optional fields set.
+///
+/// # Safety
+/// `env` is the live napi environment of the calling JS thread (inside a
+/// napi callback).
 pub unsafe fn create_js_error(env: sys::napi_env, e: &DbError) -> napi::Result<sys::napi_value> {
     let code = js_string(env, e.code.as_str())?;
     let message = js_string(env, &e.message)?;

@@ -20,6 +20,10 @@ macro_rules! ok {
     };
 }
 
+/// # Safety
+/// `env` is the live napi environment of the calling JS thread (inside a
+/// napi callback), and `value` is a handle of it in the
+/// current scope.
 pub unsafe fn read_string(env: sys::napi_env, value: sys::napi_value) -> DbResult<String> {
     // Most statements and values fit a small buffer: one napi call instead
     // of two (length, then copy). napi writes at most len - 1 bytes and a
@@ -54,6 +58,10 @@ pub unsafe fn read_string(env: sys::napi_env, value: sys::napi_value) -> DbResul
     Ok(String::from_utf8_unchecked(buf))
 }
 
+/// # Safety
+/// `env` is the live napi environment of the calling JS thread (inside a
+/// napi callback), and `value` is a handle of it in the
+/// current scope.
 pub unsafe fn type_of(env: sys::napi_env, value: sys::napi_value) -> sys::napi_valuetype {
     let mut t = 0;
     sys::napi_typeof(env, value, &mut t);
@@ -61,6 +69,11 @@ pub unsafe fn type_of(env: sys::napi_env, value: sys::napi_value) -> sys::napi_v
 }
 
 /// Converts the `params` argument: `undefined`/`null` → no parameters.
+///
+/// # Safety
+/// `env` is the live napi environment of the calling JS thread (inside a
+/// napi callback), and `params` is a handle of it in the
+/// current scope.
 pub unsafe fn read_params(env: sys::napi_env, params: sys::napi_value) -> DbResult<Vec<Param>> {
     match type_of(env, params) {
         sys::ValueType::napi_undefined | sys::ValueType::napi_null => return Ok(Vec::new()),
@@ -85,6 +98,10 @@ pub unsafe fn read_params(env: sys::napi_env, params: sys::napi_value) -> DbResu
     Ok(out)
 }
 
+/// # Safety
+/// `env` is the live napi environment of the calling JS thread (inside a
+/// napi callback), and `value` is a handle of it in the
+/// current scope.
 pub unsafe fn read_param(
     env: sys::napi_env,
     value: sys::napi_value,

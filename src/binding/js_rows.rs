@@ -181,6 +181,10 @@ unsafe fn number(env: sys::napi_env, n: f64) -> napi::Result<sys::napi_value> {
 }
 
 /// `text`: what a `Cell::TextAt` points into.
+///
+/// # Safety
+/// `env` is the live napi environment of the calling JS thread (inside a
+/// napi callback).
 pub unsafe fn cell(env: sys::napi_env, cell: Cell, text: &str) -> napi::Result<sys::napi_value> {
     let mut out = ptr::null_mut();
     match cell {

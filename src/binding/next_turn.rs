@@ -57,6 +57,10 @@ impl NextTurn {
     }
 
     /// True when scheduled.
+    ///
+    /// # Safety
+    /// `env` is the live napi environment of the calling JS thread (inside a
+    /// napi callback) that created this `NextTurn`.
     pub unsafe fn schedule(&self, env: sys::napi_env) -> bool {
         let mut set_immediate = ptr::null_mut();
         let mut callback = ptr::null_mut();

@@ -35,6 +35,10 @@ thread_local! {
 }
 
 /// The row-making function for `columns`, or `None` to use the napi path.
+///
+/// # Safety
+/// `env` is the live napi environment of the calling JS thread (inside a
+/// napi callback).
 pub unsafe fn for_columns(
     env: sys::napi_env,
     columns: &Arc<[String]>,
@@ -115,6 +119,11 @@ unsafe fn compile(env: sys::napi_env, columns: &[String]) -> napi::Result<sys::n
 }
 
 /// One row: `f(values...)`.
+///
+/// # Safety
+/// `env` is the live napi environment of the calling JS thread (inside a
+/// napi callback), and `f` and `values` are handles of it in
+/// the current scope.
 pub unsafe fn make_row(
     env: sys::napi_env,
     f: sys::napi_value,
