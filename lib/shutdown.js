@@ -154,9 +154,9 @@ function statusOf(pool) {
 /**
  * On each of `signals` (default SIGTERM, SIGINT): close `pool` (it stops
  * taking work at once and lets in-flight queries finish), let stdout and
- * stderr drain, then exit with code 0. The whole shutdown is bounded by `timeoutMs` (default 10000):
- * statements still running then are abandoned and the process exits with
- * code 1. A second signal during the shutdown exits with code 1 at once.
+ * stderr drain, then exit with code 0. The whole shutdown is bounded by
+ * `timeoutMs` (default 10000): statements still running then are abandoned
+ * and the process exits with code 1. A second signal during the shutdown exits with code 1 at once.
  * With `exit: false` the pool is closed and exiting is left to the app.
  * Calling it again for the same pool updates its options; it never adds a
  * second listener (the registry is on globalThis, so a reloaded copy of this

@@ -11,7 +11,7 @@ use napi::{check_status, sys, ValueType};
 
 use super::js_error::js_string;
 use super::row_factory;
-use crate::value::cell::ExecuteResult;
+use crate::value::cell::{text_span, ExecuteResult};
 use crate::value::{Cell, Rows};
 
 const MAX_SAFE: i64 = 9_007_199_254_740_991;
@@ -196,10 +196,7 @@ pub unsafe fn cell(env: sys::napi_env, cell: Cell, text: &str) -> napi::Result<s
         Cell::UInt(u) => check_status!(sys::napi_create_bigint_uint64(env, u, &mut out))?,
         Cell::Float(f) => return number(env, f),
         Cell::Text(s) | Cell::Decimal(s) => return js_string(env, &s),
-        Cell::TextAt { start, len } => {
-            let (start, len) = (start as usize, len as usize);
-            return js_string(env, text.get(start..start + len).unwrap_or_default());
-        }
+        Cell::TextAt { start, len } => return js_string(env, text_span(text, start, len)),
         Cell::Bytes(b) => {
             let mut data = ptr::null_mut();
             check_status!(sys::napi_create_buffer_copy(
