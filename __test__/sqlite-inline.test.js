@@ -49,10 +49,13 @@ describe('inline SQLite statements', () => {
     expect(inline.get('many rows').ok).toHaveLength(1000)
     expect(inline.get('__proto__ column').ok[0].proto).toBe(true)
     // And the two runs took different paths: most statements ran on the JS
-    // thread in the first, none in the second.
+    // thread in the first, none in the second. (A statement the OS kept
+    // off the CPU past the inline limit re-runs on the worker thread, an
+    // overrun; on a loaded machine that happens, and its result is still
+    // compared above, so overruns are not asserted to be 0.)
     expect(inline.queriesInline).toBeGreaterThan(inline.size / 2)
     expect(viaSqlx.queriesInline).toBe(0)
-    expect(inline.inlineOverruns).toBe(0)
+    expect(viaSqlx.inlineOverruns).toBe(0)
   })
 
   test('see a schema change made after their statement was cached (both paths)', () => {

@@ -114,6 +114,21 @@ impl Driver for Sqlite {
         }
     }
 
+    /// A ping goes through the worker thread's queue behind the failed
+    /// statement, so its answer means the statement has been reset. (The
+    /// reset takes microseconds; a worker that does not answer within the
+    /// busy timeout is not trusted with another statement.)
+    fn settle_after_error(
+        conn: &mut SqliteConnection,
+    ) -> impl std::future::Future<Output = bool> + Send + '_ {
+        async move {
+            matches!(
+                tokio::time::timeout(BUSY_TIMEOUT, sqlx::Connection::ping(conn)).await,
+                Ok(Ok(()))
+            )
+        }
+    }
+
     fn is_statement_timeout(err: &DbError) -> bool {
         // SQLITE_INTERRUPT
         err.sql_state.as_deref() == Some("9") || err.message.contains("interrupted")

@@ -153,6 +153,15 @@ impl<DB: Driver> Lease<DB> {
         Ok(StatementClock(Instant::now()))
     }
 
+    /// After a failed statement: waits until the driver is done with the
+    /// connection (see `Driver::settle_after_error`); one it cannot vouch
+    /// for is closed when the lease ends rather than lent again.
+    pub async fn settle_after_error(&mut self) {
+        if !DB::settle_after_error(self.conn()).await {
+            self.broken = true;
+        }
+    }
+
     /// How long the client waits before abandoning a statement: the
     /// server's own timeout plus a grace period.
     pub fn backstop_limit(&self) -> Option<Duration> {

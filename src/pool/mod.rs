@@ -73,6 +73,9 @@ macro_rules! on_lease {
                     let $conn = $lease.conn();
                     $crate::pool::lease::backstop(limit, $work).await
                 };
+                if matches!(outcome, Some(Err(_))) {
+                    $lease.settle_after_error().await;
+                }
                 $lease.statement_finished(clock, outcome)
             }
         }
