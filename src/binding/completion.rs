@@ -12,7 +12,8 @@
 //! Calls are first polled on the JS thread. One that finishes there (a
 //! SQLite statement run inline, see `pool::inline`) settles at once; one
 //! that waits for the next turn of the event loop stays here and is polled
-//! again by the next drain; the rest go to tokio.
+//! again by the next drain; the rest go to tokio when first woken (see
+//! `spawn_on_wake`).
 
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
@@ -27,9 +28,11 @@ use std::task::Poll;
 use futures_util::FutureExt;
 use napi::bindgen_prelude::{PromiseRaw, ToNapiValue};
 use napi::{sys, Env};
+use tokio::runtime::Handle;
 
 use super::js_error::Settled;
 use super::next_turn::NextTurn;
+use super::spawn_on_wake::{Job, SpawnOnWake};
 use crate::error::{DbError, DbResult, ErrorCode};
 use crate::pool::inline;
 
@@ -82,6 +85,8 @@ struct Local {
     turn_watched: bool,
     /// The function is ref'd (some call is not settled).
     reffed: bool,
+    /// Where pending calls go (see `spawn_on_wake`).
+    runtime: Option<Handle>,
 }
 
 impl Local {
@@ -94,14 +99,18 @@ impl Local {
             next_turn: unsafe { NextTurn::new(env)? },
             turn_watched: false,
             reffed: false,
+            runtime: None,
         })
     }
 
     /// Polls a call on the JS thread and settles, parks or hands it on.
     unsafe fn poll(&mut self, env: sys::napi_env, deferred: sys::napi_deferred, mut task: Task) {
-        // A wake-up that lands before the task's first poll on tokio is not
-        // lost: every future re-checks its state when polled.
-        let waker = futures_util::task::noop_waker();
+        // Without a runtime handle (not expected) a wake-up here goes
+        // nowhere and the call is spawned at once, as napi would.
+        let parked = self.runtime().cloned().map(SpawnOnWake::new);
+        let waker = parked
+            .as_ref()
+            .map_or_else(futures_util::task::noop_waker, |(_, waker)| waker.clone());
         let mut cx = std::task::Context::from_waker(&waker);
         let (poll, scope) = inline::js_thread(|| {
             napi::bindgen_prelude::within_runtime_if_available(|| task.as_mut().poll(&mut cx))
@@ -115,16 +124,42 @@ impl Local {
             Poll::Pending if scope.waits_for_turn && self.turn_watched => {
                 self.waiting.push_back((deferred, task))
             }
+            // Waiting for a turn registers no waker: only a poll moves it on.
+            Poll::Pending if scope.waits_for_turn => self.spawn_pending(deferred, task),
             Poll::Pending => {
-                self.next_id += 1;
-                let (id, queue) = (self.next_id, self.queue.clone());
-                self.pending.insert(id, deferred);
-                napi::bindgen_prelude::spawn(async move {
-                    let settle = task.await;
-                    queue.push(id, settle);
-                });
+                let job = self.job(deferred, task);
+                match parked {
+                    Some((parked, _)) => parked.park(job),
+                    None => drop(napi::bindgen_prelude::spawn(job)),
+                }
             }
         }
+    }
+
+    /// The rest of a pending call, as a job that queues its result.
+    fn job(&mut self, deferred: sys::napi_deferred, task: Task) -> Job {
+        self.next_id += 1;
+        let (id, queue) = (self.next_id, self.queue.clone());
+        self.pending.insert(id, deferred);
+        Box::pin(async move {
+            let settle = task.await;
+            queue.push(id, settle);
+        })
+    }
+
+    /// Spawned at once: polled on tokio straight away.
+    fn spawn_pending(&mut self, deferred: sys::napi_deferred, task: Task) {
+        let job = self.job(deferred, task);
+        napi::bindgen_prelude::spawn(job);
+    }
+
+    /// The tokio runtime's handle, looked up once.
+    fn runtime(&mut self) -> Option<&Handle> {
+        if self.runtime.is_none() {
+            self.runtime =
+                napi::bindgen_prelude::within_runtime_if_available(|| Handle::try_current().ok());
+        }
+        self.runtime.as_ref()
     }
 
     /// Keeps Node alive exactly while some call is not settled.

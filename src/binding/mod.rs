@@ -14,5 +14,6 @@ pub mod next_turn;
 pub mod pool;
 pub mod replicas;
 pub mod row_factory;
+pub mod spawn_on_wake;
 pub mod statements;
 pub mod transaction;
