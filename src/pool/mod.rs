@@ -83,6 +83,45 @@ macro_rules! on_lease {
 }
 pub(crate) use on_lease;
 
+/// The path of one statement on the pool, shared by `query_here` and
+/// `execute`: inline on the JS thread when it can (SQLite), else a lease,
+/// then the direct path (SQLite, see `Lease::run_direct`), a statement
+/// pinned in a transaction (PgBouncer), or the driver. `$into` turns the
+/// direct paths' output into the result; `$run` runs the statement on the
+/// driver, given the connection and whether to cache the statement.
+macro_rules! pool_statement {
+    ($pool:expr, $sql:expr, $params:expr, $want:expr, $into:expr, |$conn:ident, $persistent:ident| $run:expr) => {{
+        let (sql, params, want) = ($sql, $params, $want);
+        // A statement that started inline and fell back goes to sqlx, not
+        // to the direct path a second time.
+        let direct = match $pool.run_inline(sql, params, want).await {
+            Attempt::Done(done) => return done.map($into),
+            Attempt::FellBack => false,
+            Attempt::NotRun => true,
+        };
+        let $persistent = $pool.inner.config.statement_cache;
+        // Boxed: this state machine (sqlx's, for three backends) is most of
+        // the call's size, and a call that finished inline above never
+        // needs it (3.4 KB allocated and moved per call otherwise).
+        $pool
+            .counted(Box::pin(async move {
+                with_core!(&$pool.inner.core, c => {
+                    let mut lease = c.acquire().await?;
+                    if let Some(done) = lease.run_direct(direct, sql, params, want) {
+                        return done.map($into);
+                    }
+                    if lease.pins_statements() {
+                        lease.begin().await?;
+                        let outcome = on_lease!(lease, |$conn| $run);
+                        return lease.end(outcome).await;
+                    }
+                    on_lease!(lease, |$conn| $run)
+                })
+            }))
+            .await
+    }};
+}
+
 struct PoolInner {
     config: Arc<PoolConfig>,
     core: AnyCore,
@@ -310,53 +349,25 @@ impl DbPool {
         } else {
             Want::Rows
         };
-        // A statement that started inline and fell back goes to sqlx, not
-        // to the direct path a second time.
-        let direct = match self.run_inline(sql, params, want).await {
-            Attempt::Done(done) => return done.map(Output::into_rows),
-            Attempt::FellBack => false,
-            Attempt::NotRun => true,
-        };
-        let persistent = self.inner.config.statement_cache;
-        // Boxed: this state machine (sqlx's, for three backends) is most of
-        // the call's size, and a call that finished inline above never
-        // needs it (3.4 KB allocated and moved per call otherwise).
-        self.counted(Box::pin(async move { with_core!(&self.inner.core, c => {
-            let mut lease = c.acquire().await?;
-            if let Some(done) = lease.run_direct(direct, sql, params, want) {
-                return done.map(Output::into_rows);
-            }
-            if lease.pins_statements() {
-                lease.begin().await?;
-                let outcome = on_lease!(lease, |conn| run::fetch(conn, sql, params, persistent, first_only));
-                return lease.end(outcome).await;
-            }
-            on_lease!(lease, |conn| run::fetch(conn, sql, params, persistent, first_only))
-        })}))
-        .await
+        pool_statement!(
+            self,
+            sql,
+            params,
+            want,
+            Output::into_rows,
+            |conn, persistent| run::fetch(conn, sql, params, persistent, first_only)
+        )
     }
 
     pub async fn execute(&self, sql: &str, params: &[Param]) -> DbResult<ExecuteResult> {
-        let direct = match self.run_inline(sql, params, Want::Execute).await {
-            Attempt::Done(done) => return done.map(Output::into_execute_result),
-            Attempt::FellBack => false,
-            Attempt::NotRun => true,
-        };
-        let persistent = self.inner.config.statement_cache;
-        // Boxed, as in `query_here`.
-        self.counted(Box::pin(async move { with_core!(&self.inner.core, c => {
-            let mut lease = c.acquire().await?;
-            if let Some(done) = lease.run_direct(direct, sql, params, Want::Execute) {
-                return done.map(Output::into_execute_result);
-            }
-            if lease.pins_statements() {
-                lease.begin().await?;
-                let outcome = on_lease!(lease, |conn| run::execute(conn, sql, params, persistent));
-                return lease.end(outcome).await;
-            }
-            on_lease!(lease, |conn| run::execute(conn, sql, params, persistent))
-        })}))
-        .await
+        pool_statement!(
+            self,
+            sql,
+            params,
+            Want::Execute,
+            Output::into_execute_result,
+            |conn, persistent| run::execute(conn, sql, params, persistent)
+        )
     }
 
     /// All statements in one transaction: all applied or none.
