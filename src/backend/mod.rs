@@ -81,16 +81,10 @@ pub trait Driver: Database + HasStatementCache {
     ) -> impl Future<Output = DbResult<()>> + Send + 'c;
 
     /// After a statement failed: waits until the driver is done with the
-    /// connection, and says whether it can be used again.
-    ///
-    /// sqlx's SQLite worker thread reports a failed statement first and
-    /// resets it afterwards. Lent again at once, the connection ran the next
-    /// caller's statement on the JS thread while that reset was still to
-    /// come; the reset then read the connection's error code after the new
-    /// statement had cleared it, and sqlx panicked ("There should be an
-    /// error"). Its thread died with the next caller's statement queued, and
-    /// that promise never settled. Servers have no such thread: nothing to
-    /// wait for.
+    /// connection, and says whether it can be used again. A driver that
+    /// may still be finishing a failed statement when it reports the
+    /// failure (SQLite's worker thread) must not have the connection lent
+    /// before then; servers have nothing to wait for.
     fn settle_after_error(conn: &mut Self::Connection) -> impl Future<Output = bool> + Send + '_ {
         let _ = conn;
         std::future::ready(true)

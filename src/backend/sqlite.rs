@@ -114,10 +114,16 @@ impl Driver for Sqlite {
         }
     }
 
-    /// A ping goes through the worker thread's queue behind the failed
-    /// statement, so its answer means the statement has been reset. (The
-    /// reset takes microseconds; a worker that does not answer within the
-    /// busy timeout is not trusted with another statement.)
+    /// sqlx's worker thread reports a failed statement first and resets it
+    /// afterwards. Lent again at once, the connection ran the next caller's
+    /// statement on the JS thread before that reset; the reset then read
+    /// the connection's error code after the new statement had cleared it,
+    /// and sqlx panicked ("There should be an error"): its thread died with
+    /// the next caller's statement queued, and that promise never settled.
+    /// A ping goes through the worker's queue behind the failed statement,
+    /// so its answer means the reset is done. (The reset takes
+    /// microseconds; a worker that does not answer within the busy timeout
+    /// is not trusted with another statement.)
     fn settle_after_error(
         conn: &mut SqliteConnection,
     ) -> impl std::future::Future<Output = bool> + Send + '_ {

@@ -92,33 +92,35 @@ pub(crate) use on_lease;
 macro_rules! pool_statement {
     ($pool:expr, $sql:expr, $params:expr, $want:expr, $into:expr, |$conn:ident, $persistent:ident| $run:expr) => {{
         let (sql, params, want) = ($sql, $params, $want);
-        // A statement that started inline and fell back goes to sqlx, not
-        // to the direct path a second time.
-        let direct = match $pool.run_inline(sql, params, want).await {
-            Attempt::Done(done) => return done.map($into),
-            Attempt::FellBack => false,
-            Attempt::NotRun => true,
-        };
-        let $persistent = $pool.inner.config.statement_cache;
-        // Boxed: this state machine (sqlx's, for three backends) is most of
-        // the call's size, and a call that finished inline above never
-        // needs it (3.4 KB allocated and moved per call otherwise).
-        $pool
-            .counted(Box::pin(async move {
-                with_core!(&$pool.inner.core, c => {
-                    let mut lease = c.acquire().await?;
-                    if let Some(done) = lease.run_direct(direct, sql, params, want) {
-                        return done.map($into);
-                    }
-                    if lease.pins_statements() {
-                        lease.begin().await?;
-                        let outcome = on_lease!(lease, |$conn| $run);
-                        return lease.end(outcome).await;
-                    }
-                    on_lease!(lease, |$conn| $run)
-                })
-            }))
-            .await
+        match $pool.run_inline(sql, params, want).await {
+            Attempt::Done(done) => done.map($into),
+            // A statement that started inline and fell back goes to sqlx,
+            // not to the direct path a second time.
+            attempt => {
+                let direct = matches!(attempt, Attempt::NotRun);
+                let $persistent = $pool.inner.config.statement_cache;
+                // Boxed: this state machine (sqlx's, for three backends) is
+                // most of the call's size, and a call that finished inline
+                // above never needs it (3.4 KB allocated and moved per call
+                // otherwise).
+                $pool
+                    .counted(Box::pin(async move {
+                        with_core!(&$pool.inner.core, c => {
+                            let mut lease = c.acquire().await?;
+                            if let Some(done) = lease.run_direct(direct, sql, params, want) {
+                                return done.map($into);
+                            }
+                            if lease.pins_statements() {
+                                lease.begin().await?;
+                                let outcome = on_lease!(lease, |$conn| $run);
+                                return lease.end(outcome).await;
+                            }
+                            on_lease!(lease, |$conn| $run)
+                        })
+                    }))
+                    .await
+            }
+        }
     }};
 }
 
