@@ -9,6 +9,7 @@ pub mod config;
 pub mod health;
 pub mod js_error;
 pub mod js_param;
+pub mod js_reactor;
 pub mod js_rows;
 pub mod next_turn;
 pub mod pool;

@@ -19,6 +19,7 @@ use super::replicas::{self, ReplicaStatus};
 use super::statements::{self, Target};
 use super::transaction::Transaction;
 use crate::config::options::PoolConfig;
+use crate::config::url::BackendKind;
 use crate::error::DbResult;
 use crate::health;
 use crate::pool::DbPool;
@@ -56,7 +57,13 @@ impl Pool {
         let config = read_options(&env, options)
             .and_then(|raw| PoolConfig::from_raw(&raw))
             .map_err(|e| throw_coded(&env, e))?;
-        let core = within_runtime_if_available(|| DbPool::new(config))
+        // Server sockets are watched by this thread's event loop (see
+        // `js_reactor`); SQLite has none.
+        let sockets = match config.backend() {
+            BackendKind::Sqlite => None,
+            _ => unsafe { super::js_reactor::handle(env.raw()) },
+        };
+        let core = within_runtime_if_available(|| DbPool::new(config, sockets))
             .map_err(|e| throw_coded(&env, e))?;
         Ok(Pool { core })
     }

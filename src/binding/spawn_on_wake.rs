@@ -7,7 +7,9 @@
 //! switches) per call for nothing. Instead the JS thread's first poll uses
 //! this waker; the socket, semaphore or timer that the call waits on wakes
 //! it, and only then is it spawned, usually from the tokio thread that saw
-//! the reply, which then polls it without another wake-up.
+//! the reply, which then polls it without another wake-up. A server socket
+//! watched by the JS thread itself (see `js_reactor`) wakes the call on
+//! that thread, which then polls it there: no tokio thread is involved.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -16,7 +18,9 @@ use std::task::{Wake, Waker};
 
 use tokio::runtime::Handle;
 
-/// The rest of a call, to run on tokio.
+use super::js_reactor;
+
+/// The rest of a call, to run on tokio (or on the JS thread's reactor).
 pub type Job = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 enum State {
@@ -51,9 +55,11 @@ impl SpawnOnWake {
 
     /// Hands in the job after the poll returned `Pending`: spawned now if
     /// a wake-up already came, else on the first one.
-    pub fn park(&self, job: Job) {
+    pub fn park(self: &Arc<Self>, job: Job) {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         match *state {
+            // (Also when polled by the JS thread's reactor: a call that woke
+            // itself is yielding, and must not spin that thread.)
             State::Woken => {
                 *state = State::Spawned;
                 drop(state);
@@ -61,6 +67,28 @@ impl SpawnOnWake {
             }
             _ => *state = State::Parked(job),
         }
+    }
+
+    /// Polls the job on this (JS) thread: it was woken while the JS
+    /// thread's reactor turned (see `js_reactor`). Parked again if pending.
+    pub fn poll_here(self: Arc<Self>, mut job: Job) {
+        let waker = Waker::from(self.clone());
+        let mut cx = std::task::Context::from_waker(&waker);
+        let polled = {
+            let _runtime = self.runtime.enter();
+            job.as_mut().poll(&mut cx)
+        };
+        if polled.is_pending() {
+            self.park(job);
+        } else {
+            *self.state.lock().unwrap_or_else(|p| p.into_inner()) = State::Spawned;
+        }
+    }
+
+    /// Sends a job woken during the turn to tokio after all.
+    pub fn spawn(&self, job: Job) {
+        *self.state.lock().unwrap_or_else(|p| p.into_inner()) = State::Spawned;
+        self.runtime.spawn(job);
     }
 }
 
@@ -73,6 +101,11 @@ impl Wake for SpawnOnWake {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         match std::mem::replace(&mut *state, State::Spawned) {
             State::Polling | State::Woken => *state = State::Woken,
+            State::Parked(job) if js_reactor::is_turning() => {
+                *state = State::Polling;
+                drop(state);
+                js_reactor::push_ready(self.clone(), job);
+            }
             State::Parked(job) => {
                 drop(state);
                 self.runtime.spawn(job);

@@ -19,6 +19,7 @@ use super::deadline::Deadline;
 use super::gauges::{InUseGuard, WaitingGuard};
 use super::lease::{Held, Lease, Slot};
 use super::shared::Shared;
+use super::sockets::InRuntime;
 use crate::backend::{ConnectOptionsOf, Driver};
 use crate::config::options::PoolConfig;
 use crate::error::{DbError, DbResult, ErrorCode};
@@ -229,7 +230,8 @@ impl<DB: Driver> PoolCore<DB> {
                 }
                 _ => None,
             };
-            let mut raw = DB::Connection::connect_with(&self.connect_options)
+            let connecting = DB::Connection::connect_with(&self.connect_options);
+            let mut raw = InRuntime::new(self.shared.sockets.as_ref(), connecting)
                 .await
                 .map_err(connect_error)?;
             let deadline = Arc::new(Deadline::default());

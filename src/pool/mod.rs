@@ -14,6 +14,7 @@ pub mod lease;
 pub mod replicas;
 pub mod run;
 pub mod shared;
+mod sockets;
 pub mod status;
 pub mod transaction;
 
@@ -141,7 +142,7 @@ pub struct DbPool {
 
 impl DbPool {
     /// Builds the pool without any I/O; must run inside a tokio runtime.
-    pub fn new(config: PoolConfig) -> DbResult<Self> {
+    pub fn new(config: PoolConfig, sockets: Option<tokio::runtime::Handle>) -> DbResult<Self> {
         let mut config = config;
         if config.url.target == Target::SqliteMemory {
             // Each connection to :memory: would be a different database, and
@@ -152,7 +153,10 @@ impl DbPool {
             config.max_lifetime = None;
         }
         let config = Arc::new(config);
-        let shared = Arc::new(Shared::new(tokio::runtime::Handle::current()));
+        let shared = Arc::new(Shared::new(
+            tokio::runtime::Handle::current(),
+            sockets.clone(),
+        ));
         let core = match config.backend() {
             BackendKind::Sqlite => AnyCore::Sqlite(PoolCore::new(config.clone(), shared.clone())?),
             BackendKind::Postgres => {
@@ -160,7 +164,7 @@ impl DbPool {
             }
             BackendKind::MySql => AnyCore::MySql(PoolCore::new(config.clone(), shared.clone())?),
         };
-        let replicas = Replicas::new(&config)?;
+        let replicas = Replicas::new(&config, sockets)?;
         let pool = DbPool {
             inner: Arc::new(PoolInner {
                 config,

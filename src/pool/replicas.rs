@@ -36,13 +36,13 @@ pub struct Replicas {
 }
 
 impl Replicas {
-    pub fn new(config: &PoolConfig) -> DbResult<Self> {
+    pub fn new(config: &PoolConfig, sockets: Option<tokio::runtime::Handle>) -> DbResult<Self> {
         let list = config
             .read_replicas
             .iter()
             .map(|r| {
                 Ok(Replica {
-                    pool: DbPool::new(config.for_replica(r))?,
+                    pool: DbPool::new(config.for_replica(r), sockets.clone())?,
                     shown: r.shown.clone(),
                     healthy: AtomicBool::new(true),
                 })

@@ -26,10 +26,14 @@ pub struct Shared {
     /// The runtime the pool was built in. Drops that must do I/O (returning
     /// a connection, rolling back) may run on the JS thread, outside it.
     pub runtime: tokio::runtime::Handle,
+    /// The runtime whose I/O driver new server connections register their
+    /// sockets with, if not `runtime`'s: the JS thread's, so that a reply
+    /// wakes that thread alone (see `binding::js_reactor`). SQLite has none.
+    pub sockets: Option<tokio::runtime::Handle>,
 }
 
 impl Shared {
-    pub fn new(runtime: tokio::runtime::Handle) -> Self {
+    pub fn new(runtime: tokio::runtime::Handle, sockets: Option<tokio::runtime::Handle>) -> Self {
         Shared {
             gauges: Arc::new(Gauges::default()),
             metrics: Metrics::default(),
@@ -39,6 +43,7 @@ impl Shared {
             last_check: Mutex::new(None),
             returned: Notify::new(),
             runtime,
+            sockets,
         }
     }
 

@@ -1,0 +1,131 @@
+'use strict'
+// PostgreSQL and MySQL sockets are watched by the JS thread's own event loop
+// (src/binding/js_reactor.rs): a reply wakes the JS thread, which reads it
+// there, instead of a tokio worker reading it and waking the JS thread.
+// These pin what that must keep true:
+// - a pool in a worker thread works, and the worker ends cleanly however it
+//   ends (Node aborts the process if a loop closes with a handle open);
+// - a JS thread that is busy for a while loses no reply, and replies that
+//   arrive together are all read in one turn;
+// - callers queued for a connection get it from callers whose replies were
+//   read on the JS thread (a chain of hand-overs within one turn).
+// (A process whose pool is idle exits by itself: background.test.js.)
+const { backends, openPool, runNode, lastJson } = require('./helpers')
+
+const LIB = require.resolve('../lib/index.js')
+const servers = backends().filter((b) => b.name !== 'sqlite')
+
+// A worker thread that runs 200 queries, 20 at a time, then ends the way
+// `how` says: 'close' (closes the pool, returns), 'exit' (process.exit in
+// the worker, pool open), 'terminate' (the parent terminates it while
+// queries are in flight).
+const WORKER_SCRIPT = `
+  const { Worker } = require('node:worker_threads')
+  const how = process.argv[1]
+  const code = \`
+    const { parentPort, workerData } = require('node:worker_threads')
+    const { Pool } = require(\${JSON.stringify(${JSON.stringify(LIB)})})
+    const pool = new Pool({ url: workerData.url, maxConnections: 4 })
+    ;(async () => {
+      let sum = 0
+      let next = 0
+      const run = async () => {
+        while (next < 200) {
+          const i = next++
+          const row = await pool.queryOne('SELECT ? + 1 AS n', [i])
+          sum += Number(row.n)
+        }
+      }
+      if (workerData.how === 'terminate') {
+        parentPort.postMessage({ started: true })
+        for (;;) await Promise.all(Array.from({ length: 20 }, run).concat(pool.query('SELECT 1')))
+      }
+      await Promise.all(Array.from({ length: 20 }, run))
+      parentPort.postMessage({ sum })
+      if (workerData.how === 'close') await pool.close()
+      if (workerData.how === 'exit') process.exit(0)
+    })().catch((e) => { parentPort.postMessage({ error: String(e) }) })
+  \`
+  const worker = new Worker(code, { eval: true, workerData: { url: process.env.SDP_URL, how } })
+  const seen = []
+  worker.on('message', (m) => {
+    seen.push(m)
+    if (m.started) setTimeout(() => worker.terminate(), 200)
+  })
+  worker.on('error', (e) => seen.push({ error: String(e) }))
+  worker.on('exit', (code) => {
+    // The main thread carries on after the worker is gone.
+    setTimeout(() => console.log(JSON.stringify({ seen, exitCode: code })), 50)
+  })
+`
+
+const describeServers = servers.length > 0 ? describe.each(servers) : () => () => {}
+
+describeServers('server sockets on the JS thread, $name', (backend) => {
+  test.each(['close', 'exit', 'terminate'])(
+    'a pool in a worker thread works, and the worker ends cleanly (%s)',
+    async (how) => {
+      const r = await runNode(WORKER_SCRIPT, { env: { SDP_URL: backend.url() }, args: [how], timeoutMs: 30000 })
+      expect({ stderr: r.stderr, signal: r.signal, killed: r.killed }).toEqual({ stderr: '', signal: null, killed: false })
+      expect(r.code).toBe(0)
+      const report = lastJson(r.stdout)
+      if (how === 'terminate') {
+        expect(report.seen).toEqual([{ started: true }])
+        expect(report.exitCode).toBe(1) // what terminate() reports
+      } else {
+        // 1 + 2 + ... + 200
+        expect(report.seen).toEqual([{ sum: 20100 }])
+        expect(report.exitCode).toBe(0)
+      }
+    },
+  )
+
+  test('a JS thread busy for 300 ms loses no reply; the replies are all read after it', async () => {
+    const pool = openPool(backend, { maxConnections: 8, minConnections: 8 })
+    try {
+      await pool.connect()
+      const calls = Array.from({ length: 40 }, (_, i) => pool.queryOne('SELECT ? AS n', [i]))
+      const until = Date.now() + 300
+      while (Date.now() < until) {
+        // Busy: no turn of the loop, so no reply is read meanwhile.
+      }
+      const rows = await Promise.all(calls)
+      expect(rows.map((r) => Number(r.n))).toEqual(Array.from({ length: 40 }, (_, i) => i))
+      expect(pool.status()).toMatchObject({ inUse: 0, waiting: 0 })
+    } finally {
+      await pool.close()
+    }
+  })
+
+  test('500 callers queued on 2 connections each get their own row', async () => {
+    const pool = openPool(backend, { maxConnections: 2 })
+    try {
+      const calls = Array.from({ length: 500 }, (_, i) => pool.queryOne('SELECT ? AS n', [i]).then((r) => Number(r.n)))
+      expect(await Promise.all(calls)).toEqual(Array.from({ length: 500 }, (_, i) => i))
+      expect(pool.status()).toMatchObject({ inUse: 0, waiting: 0, size: 2 })
+    } finally {
+      await pool.close()
+    }
+  })
+
+  test('a reply that arrives while a sleep timer is pending wakes the call, not the timer', async () => {
+    // Nothing else in this process is due for 5 s: the reply alone must wake
+    // the loop (had it waited for the timer, it would have taken 5 s).
+    const pool = openPool(backend, { maxConnections: 1 })
+    try {
+      await pool.queryOne('SELECT 1') // connected
+      let timerFired = false
+      const keepAlive = setTimeout(() => (timerFired = true), 5000)
+      const row = await pool.queryOne('SELECT 42 AS n')
+      clearTimeout(keepAlive)
+      expect(Number(row.n)).toBe(42)
+      expect(timerFired).toBe(false)
+    } finally {
+      await pool.close()
+    }
+  })
+})
+
+if (servers.length === 0) {
+  test.skip('server sockets: no TEST_POSTGRES_URL / TEST_MYSQL_URL set', () => {})
+}

@@ -1,0 +1,239 @@
+//! Server sockets watched by the JS thread's own event loop.
+//!
+//! A server statement used to cost three thread wake-ups: the JS thread
+//! sent it, a tokio worker parked on tokio's epoll woke for the reply, read
+//! it, and woke the JS thread to settle the promise. pgbench needs two.
+//! Here PostgreSQL and MySQL sockets register with a current-thread tokio
+//! runtime that belongs to the JS thread and whose epoll descriptor libuv
+//! watches like any other: when a reply arrives libuv wakes the JS thread,
+//! which turns that runtime's I/O driver once, without blocking, and polls
+//! the calls it woke right there. Nothing else turns this driver, so no
+//! tokio worker wakes for a reply.
+//!
+//! Work that was not woken by this driver (a background check, a call
+//! woken by a semaphore released on a tokio thread) still runs on the
+//! multi-threaded runtime; its sockets' readiness comes from this driver,
+//! whenever the JS thread's loop turns. If the reactor cannot be set up
+//! (no libuv loop, the epoll descriptor cannot be told apart), sockets stay
+//! on the multi-threaded runtime as before.
+
+use std::cell::{Cell, RefCell};
+use std::ffi::{c_int, c_void};
+use std::sync::Arc;
+
+use napi::sys;
+use tokio::runtime::{Handle, Runtime};
+
+use super::spawn_on_wake::{Job, SpawnOnWake};
+
+/// libuv's `uv_poll_t`, opaque: allocated with `uv_handle_size`.
+type UvPoll = c_void;
+type UvPollCb = unsafe extern "C" fn(handle: *mut UvPoll, status: c_int, events: c_int);
+type UvCloseCb = unsafe extern "C" fn(handle: *mut c_void);
+
+// libuv is part of Node: these resolve against the node binary when the
+// addon loads, as napi's functions do.
+extern "C" {
+    fn uv_handle_size(kind: c_int) -> usize;
+    fn uv_poll_init(event_loop: *mut c_void, handle: *mut UvPoll, fd: c_int) -> c_int;
+    fn uv_poll_start(handle: *mut UvPoll, events: c_int, cb: UvPollCb) -> c_int;
+    fn uv_unref(handle: *mut c_void);
+    fn uv_close(handle: *mut c_void, cb: UvCloseCb);
+}
+
+/// `UV_POLL` in libuv's `uv_handle_type`.
+const UV_POLL: c_int = 8;
+/// `UV_READABLE` in libuv's `uv_poll_event`.
+const UV_READABLE: c_int = 1;
+
+/// Rounds of calls woken by calls polled in the same turn (see
+/// `on_readable`).
+const MAX_ROUNDS: usize = 16;
+
+struct Reactor {
+    /// `None` once shut down.
+    runtime: Option<Runtime>,
+    /// The libuv handle watching the runtime's epoll descriptor.
+    watcher: *mut UvPoll,
+}
+
+impl Drop for Reactor {
+    /// Never waits: the thread (or the process) is going away, and a DNS
+    /// lookup still running on the runtime's blocking pool must not hold it.
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+thread_local! {
+    /// This JS thread's reactor: not tried yet, or tried (and maybe absent).
+    static REACTOR: RefCell<Option<Option<Reactor>>> = const { RefCell::new(None) };
+    /// The JS thread is turning its reactor or polling what it woke: a call
+    /// woken now is polled here rather than sent to tokio.
+    static TURNING: Cell<bool> = const { Cell::new(false) };
+    /// Calls woken during the turn, to poll on this thread after it.
+    static READY: RefCell<Vec<(Arc<SpawnOnWake>, Job)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The runtime whose driver this JS thread watches, set up on first use.
+///
+/// # Safety
+/// `env` is the live environment of the calling JS thread.
+pub unsafe fn handle(env: sys::napi_env) -> Option<Handle> {
+    REACTOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let reactor = slot.get_or_insert_with(|| unsafe { Reactor::start(env) });
+        reactor
+            .as_ref()
+            .and_then(|r| r.runtime.as_ref())
+            .map(|rt| rt.handle().clone())
+    })
+}
+
+/// Whether a call woken on this thread right now should be polled here.
+pub fn is_turning() -> bool {
+    TURNING.with(Cell::get)
+}
+
+/// Queues a call woken during the turn, to be polled once the turn is done.
+pub fn push_ready(parked: Arc<SpawnOnWake>, job: Job) {
+    READY.with(|r| r.borrow_mut().push((parked, job)));
+}
+
+impl Reactor {
+    unsafe fn start(env: sys::napi_env) -> Option<Reactor> {
+        let before = epoll_fds();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .thread_name("shopify-db-pool-dns")
+            .build()
+            .ok()?;
+        let fd = new_epoll_fd(&before)?;
+        let mut event_loop = std::ptr::null_mut();
+        if unsafe { sys::napi_get_uv_event_loop(env, &mut event_loop) } != sys::Status::napi_ok {
+            return None;
+        }
+        let watcher = unsafe { alloc_watcher() };
+        unsafe {
+            if uv_poll_init(event_loop.cast(), watcher, fd) != 0 {
+                free_watcher(watcher);
+                return None;
+            }
+            if uv_poll_start(watcher, UV_READABLE, on_readable) != 0 {
+                uv_close(watcher, free_watcher);
+                return None;
+            }
+            // Never keeps Node alive by itself: pending calls do (see
+            // `completion`).
+            uv_unref(watcher);
+            sys::napi_add_env_cleanup_hook(env, Some(stop), std::ptr::null_mut());
+        }
+        Some(Reactor {
+            runtime: Some(runtime),
+            watcher,
+        })
+    }
+}
+
+/// The environment is going away: close the watcher before its loop is
+/// (Node aborts on a loop closed with open handles), then the runtime.
+unsafe extern "C" fn stop(_: *mut c_void) {
+    if let Some(Some(reactor)) = REACTOR.with(|cell| cell.borrow_mut().take()) {
+        unsafe { uv_close(reactor.watcher, free_watcher) };
+        drop(reactor);
+    }
+    // Marked as tried, so nothing sets it up again on a dying thread.
+    REACTOR.with(|cell| *cell.borrow_mut() = Some(None));
+}
+
+/// The reactor's epoll has events: turn its driver once, then poll the
+/// calls it woke (and those they wake in turn) on this thread.
+unsafe extern "C" fn on_readable(_: *mut UvPoll, _status: c_int, _events: c_int) {
+    TURNING.with(|t| t.set(true));
+    REACTOR.with(|cell| {
+        if let Some(Some(Reactor {
+            runtime: Some(runtime),
+            ..
+        })) = cell.borrow().as_ref()
+        {
+            // `yield_now` defers its own wake-up, so the scheduler polls the
+            // driver with a zero timeout before the future completes.
+            runtime.block_on(tokio::task::yield_now());
+        }
+    });
+    // A call polled here may wake another (a connection handed to the next
+    // caller in the queue), which is polled in the next round; calls that
+    // keep waking each other go to tokio rather than hold the loop.
+    for round in 0.. {
+        let ready = READY.with(|r| std::mem::take(&mut *r.borrow_mut()));
+        if ready.is_empty() {
+            break;
+        }
+        for (parked, job) in ready {
+            if round < MAX_ROUNDS {
+                parked.poll_here(job);
+            } else {
+                parked.spawn(job);
+            }
+        }
+    }
+    TURNING.with(|t| t.set(false));
+}
+
+unsafe fn alloc_watcher() -> *mut UvPoll {
+    let size = unsafe { uv_handle_size(UV_POLL) };
+    Box::into_raw(vec![0u8; size].into_boxed_slice()).cast()
+}
+
+unsafe extern "C" fn free_watcher(watcher: *mut c_void) {
+    let size = unsafe { uv_handle_size(UV_POLL) };
+    drop(unsafe {
+        Box::from_raw(std::ptr::slice_from_raw_parts_mut(
+            watcher.cast::<u8>(),
+            size,
+        ))
+    });
+}
+
+/// The epoll descriptor the runtime just made. tokio keeps a duplicate of
+/// it, so every new one must watch the same descriptors; otherwise another
+/// thread made one meanwhile and the two cannot be told apart.
+fn new_epoll_fd(before: &[c_int]) -> Option<c_int> {
+    let new: Vec<c_int> = epoll_fds()
+        .into_iter()
+        .filter(|fd| !before.contains(fd))
+        .collect();
+    let watched = watched_fds(*new.first()?);
+    if watched.is_empty() || new.iter().any(|fd| watched_fds(*fd) != watched) {
+        return None;
+    }
+    new.first().copied()
+}
+
+/// The open epoll descriptors of this process.
+fn epoll_fds() -> Vec<c_int> {
+    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok())
+        .filter(|e| {
+            std::fs::read_link(e.path())
+                .is_ok_and(|target| target.as_os_str() == "anon_inode:[eventpoll]")
+        })
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .collect()
+}
+
+/// The descriptors an epoll instance watches (its `tfd:` lines), sorted.
+fn watched_fds(epoll: c_int) -> Vec<String> {
+    let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{epoll}")).unwrap_or_default();
+    let mut fds: Vec<String> = info
+        .lines()
+        .filter_map(|l| l.strip_prefix("tfd:"))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+        .collect();
+    fds.sort();
+    fds
+}
