@@ -5,6 +5,7 @@
 // These pin what that must keep true:
 // - a pool in a worker thread works, and the worker ends cleanly however it
 //   ends (Node aborts the process if a loop closes with a handle open);
+// - code awaiting a reply resumes as soon as it is read;
 // - a JS thread that is busy for a while loses no reply, and replies that
 //   arrive together are all read in one turn;
 // - callers queued for a connection get it from callers whose replies were
@@ -79,6 +80,33 @@ describeServers('server sockets on the JS thread, $name', (backend) => {
       }
     },
   )
+
+  test('code awaiting a reply resumes at once, not at the next unrelated callback', async () => {
+    // A reply read by the reactor finishes its call on the JS thread, from
+    // a libuv callback of ours; the result must still reach JS at once.
+    // Were it left queued, it would wait for some later completion: with
+    // only a 250 ms interval running, each of the 20 awaits would cost
+    // ticks, or hang. The interval must barely tick.
+    const script = `
+      const { Pool } = require(${JSON.stringify(LIB)})
+      const pool = new Pool({ url: process.env.SDP_URL, maxConnections: 1 })
+      ;(async () => {
+        await pool.queryOne('SELECT 1 AS one') // connected
+        let ticks = 0
+        const interval = setInterval(() => ticks++, 250)
+        let n = 0
+        for (let i = 0; i < 20; i++) n += Number((await pool.queryOne('SELECT 1 AS one')).one)
+        clearInterval(interval)
+        console.log(JSON.stringify({ n, ticks }))
+        await pool.close()
+      })()
+    `
+    const r = await runNode(script, { env: { SDP_URL: backend.url() }, timeoutMs: 30000 })
+    expect({ stderr: r.stderr, code: r.code, killed: r.killed }).toEqual({ stderr: '', code: 0, killed: false })
+    const { n, ticks } = lastJson(r.stdout)
+    expect(n).toBe(20)
+    expect(ticks).toBeLessThan(10)
+  })
 
   test('a JS thread busy for 300 ms loses no reply; the replies are all read after it', async () => {
     const pool = openPool(backend, { maxConnections: 8, minConnections: 8 })
