@@ -8,6 +8,8 @@
 // - code awaiting a reply resumes as soon as it is read;
 // - a JS thread that is busy for a while loses no reply, and replies that
 //   arrive together are all read in one turn;
+// - nor is a reply that came in time counted late by a timer on tokio
+//   that expires while JS is busy (the reactor's watchdog reads it);
 // - callers queued for a connection get it from callers whose replies were
 //   read on the JS thread (a chain of hand-overs within one turn).
 // (A process whose pool is idle exits by itself: background.test.js.)
@@ -120,6 +122,27 @@ describeServers('server sockets on the JS thread, $name', (backend) => {
       const rows = await Promise.all(calls)
       expect(rows.map((r) => Number(r.n))).toEqual(Array.from({ length: 40 }, (_, i) => i))
       expect(pool.status()).toMatchObject({ inUse: 0, waiting: 0 })
+    } finally {
+      await pool.close()
+    }
+  })
+
+  test('a reply that came in time is the result, though JS was busy past a timer on tokio', async () => {
+    // With statementTimeoutMs the pool keeps a backstop timer on tokio (the
+    // limit + 2 s). JS is busy for 2.6 s right after sending, so the JS
+    // thread cannot read the reply, which came at once; when the backstop
+    // fires, the reply must be read (the reactor's watchdog turns it), not
+    // the statement given up as timed out.
+    const pool = openPool(backend, { maxConnections: 1, statementTimeoutMs: 100 })
+    try {
+      await pool.queryOne('SELECT 1 AS one') // connected
+      const call = pool.queryOne('SELECT 7 AS n')
+      const until = Date.now() + 2600
+      while (Date.now() < until) {
+        // Busy.
+      }
+      expect(Number((await call).n)).toBe(7)
+      expect(pool.status()).toMatchObject({ inUse: 0, size: 1 })
     } finally {
       await pool.close()
     }

@@ -22,6 +22,7 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::ptr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::Poll;
 
@@ -46,6 +47,10 @@ type Task = Pin<Box<dyn Future<Output = Settle> + Send>>;
 struct Queue {
     done: Mutex<Vec<(u64, Settle)>>,
     tsfn: sys::napi_threadsafe_function,
+    /// The environment is gone and `tsfn` released (set under `done`'s
+    /// lock): a call finishing late (say, failed by its runtime shutting
+    /// down) must not touch the freed function.
+    released: AtomicBool,
 }
 
 // The tsfn handle may be called from any thread (that is its purpose).
@@ -54,12 +59,14 @@ unsafe impl Sync for Queue {}
 
 impl Queue {
     fn push(&self, id: u64, settle: Settle) {
-        let was_empty = {
-            let mut done = self.done.lock().unwrap_or_else(|p| p.into_inner());
-            done.push((id, settle));
-            done.len() == 1
-        };
-        if was_empty {
+        let mut done = self.done.lock().unwrap_or_else(|p| p.into_inner());
+        if self.released.load(Ordering::Relaxed) {
+            return; // no one is left to settle for
+        }
+        done.push((id, settle));
+        if done.len() == 1 {
+            // Under the lock, so `release` cannot free the function between
+            // the check above and this call. (The call never blocks.)
             unsafe {
                 sys::napi_call_threadsafe_function(
                     self.tsfn,
@@ -279,6 +286,7 @@ fn create_queue(env: sys::napi_env) -> napi::Result<Arc<Queue>> {
     }
     Ok(Arc::new(Queue {
         done: Mutex::new(Vec::new()),
+        released: AtomicBool::new(false),
         tsfn,
     }))
 }
@@ -333,6 +341,9 @@ pub(super) unsafe fn on_next_turn(env: sys::napi_env) {
 }
 
 unsafe extern "C" fn release(tsfn: *mut c_void) {
-    LOCAL.with(|cell| cell.borrow_mut().take());
+    if let Some(local) = LOCAL.with(|cell| cell.borrow_mut().take()) {
+        let _done = local.queue.done.lock().unwrap_or_else(|p| p.into_inner());
+        local.queue.released.store(true, Ordering::Relaxed);
+    }
     sys::napi_release_threadsafe_function(tsfn.cast(), sys::ThreadsafeFunctionReleaseMode::abort);
 }

@@ -24,6 +24,7 @@ use std::sync::Arc;
 use napi::sys;
 use tokio::runtime::{Handle, Runtime};
 
+use super::reactor_watchdog::Watchdog;
 use super::spawn_on_wake::{Job, SpawnOnWake};
 
 /// libuv's `uv_poll_t`, opaque: allocated with `uv_handle_size`.
@@ -51,17 +52,21 @@ const UV_READABLE: c_int = 1;
 const MAX_ROUNDS: usize = 16;
 
 struct Reactor {
-    /// `None` once shut down.
-    runtime: Option<Runtime>,
+    /// `None` once shut down. Shared with the watchdog.
+    runtime: Option<Arc<Runtime>>,
     /// The libuv handle watching the runtime's epoll descriptor.
     watcher: *mut UvPoll,
+    /// Turns the driver while the JS thread is busy (see `reactor_watchdog`).
+    watchdog: Option<Watchdog>,
 }
 
 impl Drop for Reactor {
-    /// Never waits: the thread (or the process) is going away, and a DNS
-    /// lookup still running on the runtime's blocking pool must not hold it.
+    /// Stops the watchdog, then the runtime without waiting: the thread (or
+    /// the process) is going away, and a DNS lookup still running on the
+    /// runtime's blocking pool must not hold it.
     fn drop(&mut self) {
-        if let Some(runtime) = self.runtime.take() {
+        drop(self.watchdog.take());
+        if let Some(Ok(runtime)) = self.runtime.take().map(Arc::try_unwrap) {
             runtime.shutdown_background();
         }
     }
@@ -107,7 +112,8 @@ impl Reactor {
         let before = epoll_fds();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_io()
-            .thread_name("shopify-db-pool-dns")
+            // (Its blocking pool resolves host names for connects.)
+            .thread_name("shopify-db-pool-resolver")
             .build()
             .ok()?;
         let fd = new_epoll_fd(&before)?;
@@ -115,6 +121,8 @@ impl Reactor {
         if unsafe { sys::napi_get_uv_event_loop(env, &mut event_loop) } != sys::Status::napi_ok {
             return None;
         }
+        let runtime = Arc::new(runtime);
+        let watchdog = Some(Watchdog::start(runtime.clone(), fd)?);
         let watcher = unsafe { alloc_watcher() };
         unsafe {
             if uv_poll_init(event_loop.cast(), watcher, fd) != 0 {
@@ -133,6 +141,7 @@ impl Reactor {
         Some(Reactor {
             runtime: Some(runtime),
             watcher,
+            watchdog,
         })
     }
 }
@@ -150,17 +159,24 @@ unsafe extern "C" fn stop(_: *mut c_void) {
 
 /// The reactor's epoll has events: turn its driver once, then poll the
 /// calls it woke (and those they wake in turn) on this thread.
+///
+/// Should libuv report an error on the handle (it then stops watching),
+/// the watchdog goes on turning the driver, a tick late.
 unsafe extern "C" fn on_readable(_: *mut UvPoll, _status: c_int, _events: c_int) {
     TURNING.with(|t| t.set(true));
     REACTOR.with(|cell| {
         if let Some(Some(Reactor {
             runtime: Some(runtime),
+            watchdog,
             ..
         })) = cell.borrow().as_ref()
         {
             // `yield_now` defers its own wake-up, so the scheduler polls the
             // driver with a zero timeout before the future completes.
             runtime.block_on(tokio::task::yield_now());
+            if let Some(watchdog) = watchdog {
+                watchdog.turned();
+            }
         }
     });
     // A call polled here may wake another (a connection handed to the next
@@ -182,19 +198,18 @@ unsafe extern "C" fn on_readable(_: *mut UvPoll, _status: c_int, _events: c_int)
     TURNING.with(|t| t.set(false));
 }
 
+/// A `uv_poll_t`, in words so that its pointers are aligned.
 unsafe fn alloc_watcher() -> *mut UvPoll {
-    let size = unsafe { uv_handle_size(UV_POLL) };
-    Box::into_raw(vec![0u8; size].into_boxed_slice()).cast()
+    Box::into_raw(vec![0u64; watcher_words()].into_boxed_slice()).cast()
 }
 
 unsafe extern "C" fn free_watcher(watcher: *mut c_void) {
-    let size = unsafe { uv_handle_size(UV_POLL) };
-    drop(unsafe {
-        Box::from_raw(std::ptr::slice_from_raw_parts_mut(
-            watcher.cast::<u8>(),
-            size,
-        ))
-    });
+    let words = std::ptr::slice_from_raw_parts_mut(watcher.cast::<u64>(), watcher_words());
+    drop(unsafe { Box::from_raw(words) });
+}
+
+fn watcher_words() -> usize {
+    unsafe { uv_handle_size(UV_POLL) }.div_ceil(8)
 }
 
 /// The epoll descriptor the runtime just made. tokio keeps a duplicate of

@@ -13,6 +13,7 @@ pub mod js_reactor;
 pub mod js_rows;
 pub mod next_turn;
 pub mod pool;
+pub mod reactor_watchdog;
 pub mod replicas;
 pub mod row_factory;
 pub mod spawn_on_wake;
