@@ -136,7 +136,10 @@ impl Reactor {
             // Never keeps Node alive by itself: pending calls do (see
             // `completion`).
             uv_unref(watcher);
-            sys::napi_add_env_cleanup_hook(env, Some(stop), std::ptr::null_mut());
+            // Asynchronous: Node keeps the loop running until the close
+            // callback says the handle is gone.
+            let mut done = std::ptr::null_mut();
+            sys::napi_add_async_cleanup_hook(env, Some(stop), std::ptr::null_mut(), &mut done);
         }
         Some(Reactor {
             runtime: Some(runtime),
@@ -147,14 +150,33 @@ impl Reactor {
 }
 
 /// The environment is going away: close the watcher before its loop is
-/// (Node aborts on a loop closed with open handles), then the runtime.
-unsafe extern "C" fn stop(_: *mut c_void) {
-    if let Some(Some(reactor)) = REACTOR.with(|cell| cell.borrow_mut().take()) {
-        unsafe { uv_close(reactor.watcher, free_watcher) };
-        drop(reactor);
+/// (Node aborts on a loop closed with open handles), then the runtime. The
+/// hook is done when the close callback has run (`closed`).
+unsafe extern "C" fn stop(done: sys::napi_async_cleanup_hook_handle, _: *mut c_void) {
+    match REACTOR.with(|cell| cell.borrow_mut().take()) {
+        Some(Some(reactor)) => unsafe {
+            // A handle's first field is its `data` pointer, ours to use.
+            *reactor
+                .watcher
+                .cast::<sys::napi_async_cleanup_hook_handle>() = done;
+            uv_close(reactor.watcher, closed);
+            drop(reactor);
+        },
+        _ => unsafe {
+            sys::napi_remove_async_cleanup_hook(done);
+        },
     }
     // Marked as tried, so nothing sets it up again on a dying thread.
     REACTOR.with(|cell| *cell.borrow_mut() = Some(None));
+}
+
+/// The watcher is closed: free it, and let Node finish the teardown.
+unsafe extern "C" fn closed(watcher: *mut c_void) {
+    unsafe {
+        let done = *watcher.cast::<sys::napi_async_cleanup_hook_handle>();
+        free_watcher(watcher);
+        sys::napi_remove_async_cleanup_hook(done);
+    }
 }
 
 /// The reactor's epoll has events: turn its driver once, then poll the
