@@ -131,13 +131,13 @@ impl Local {
             Poll::Pending if scope.waits_for_turn && self.turn_watched => {
                 self.waiting.push_back((deferred, task))
             }
-            // Waiting for a turn registers no waker: only a poll moves it on.
-            Poll::Pending if scope.waits_for_turn => self.spawn_pending(deferred, task),
             Poll::Pending => {
                 let job = self.job(deferred, task);
                 match parked {
-                    Some((parked, _)) => parked.park(job),
-                    None => drop(napi::bindgen_prelude::spawn(job)),
+                    // Waiting for a turn registers no waker: only a poll
+                    // moves it on, so it cannot wait for a wake-up.
+                    Some((parked, _)) if !scope.waits_for_turn => parked.park(job),
+                    _ => drop(napi::bindgen_prelude::spawn(job)),
                 }
             }
         }
@@ -152,12 +152,6 @@ impl Local {
             let settle = task.await;
             queue.push(id, settle);
         })
-    }
-
-    /// Spawned at once: polled on tokio straight away.
-    fn spawn_pending(&mut self, deferred: sys::napi_deferred, task: Task) {
-        let job = self.job(deferred, task);
-        napi::bindgen_prelude::spawn(job);
     }
 
     /// The tokio runtime's handle, looked up once.

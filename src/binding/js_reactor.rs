@@ -52,11 +52,12 @@ const UV_READABLE: c_int = 1;
 const MAX_ROUNDS: usize = 16;
 
 struct Reactor {
-    /// `None` once shut down. Shared with the watchdog.
+    /// Shared with the watchdog; taken only in `drop`.
     runtime: Option<Arc<Runtime>>,
     /// The libuv handle watching the runtime's epoll descriptor.
     watcher: *mut UvPoll,
-    /// Turns the driver while the JS thread is busy (see `reactor_watchdog`).
+    /// Turns the driver while the JS thread is busy (see `reactor_watchdog`);
+    /// taken only in `drop`, to stop it before the runtime.
     watchdog: Option<Watchdog>,
 }
 
@@ -189,16 +190,14 @@ unsafe extern "C" fn on_readable(_: *mut UvPoll, _status: c_int, _events: c_int)
     REACTOR.with(|cell| {
         if let Some(Some(Reactor {
             runtime: Some(runtime),
-            watchdog,
+            watchdog: Some(watchdog),
             ..
         })) = cell.borrow().as_ref()
         {
             // `yield_now` defers its own wake-up, so the scheduler polls the
             // driver with a zero timeout before the future completes.
             runtime.block_on(tokio::task::yield_now());
-            if let Some(watchdog) = watchdog {
-                watchdog.turned();
-            }
+            watchdog.turned();
         }
     });
     // A call polled here may wake another (a connection handed to the next

@@ -57,15 +57,13 @@ impl SpawnOnWake {
     /// a wake-up already came, else on the first one.
     pub fn park(self: &Arc<Self>, job: Job) {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        match *state {
+        if matches!(*state, State::Woken) {
             // (Also when polled by the JS thread's reactor: a call that woke
             // itself is yielding, and must not spin that thread.)
-            State::Woken => {
-                *state = State::Spawned;
-                drop(state);
-                self.runtime.spawn(job);
-            }
-            _ => *state = State::Parked(job),
+            drop(state);
+            self.spawn(job);
+        } else {
+            *state = State::Parked(job);
         }
     }
 
@@ -85,7 +83,8 @@ impl SpawnOnWake {
         }
     }
 
-    /// Sends a job woken during the turn to tokio after all.
+    /// Sends the job to tokio (from `park`, or a job woken during the
+    /// reactor's turn after all).
     pub fn spawn(&self, job: Job) {
         *self.state.lock().unwrap_or_else(|p| p.into_inner()) = State::Spawned;
         self.runtime.spawn(job);
