@@ -1,15 +1,22 @@
-//! A call that went pending on the JS thread waits for its own wake-up,
-//! then goes to tokio.
+//! A call that went pending waits for its own wake-up, and is polled
+//! where that wake-up happens: on the JS thread if it came while the JS
+//! thread's reactor turned, else on tokio.
 //!
-//! Spawning it at once would have a tokio worker poll it straight away:
+//! Spawning a call at once would have a tokio worker poll it straight away:
 //! on a server backend the statement was just sent, so that poll only
 //! finds no reply yet, and costs a worker's wake-up and park (two context
-//! switches) per call for nothing. Instead the JS thread's first poll uses
-//! this waker; the socket, semaphore or timer that the call waits on wakes
-//! it, and only then is it spawned, usually from the tokio thread that saw
-//! the reply, which then polls it without another wake-up. A server socket
-//! watched by the JS thread itself (see `js_reactor`) wakes the call on
-//! that thread, which then polls it there: no tokio thread is involved.
+//! switches) per call for nothing. Instead the call's waker is this one;
+//! the socket, semaphore or timer that the call waits on wakes it, and only
+//! then is it polled. A server socket watched by the JS thread itself (see
+//! `js_reactor`) wakes the call on that thread, which then polls it there:
+//! no tokio thread is involved.
+//!
+//! The call keeps this waker also when a tokio worker polls it (it is
+//! spawned as one poll, not handed to tokio for good). Were it tokio's own
+//! task, every later wake-up would go through tokio: the reply read on the
+//! JS thread would wake a worker to poll it, and the connection it then
+//! releases would wake the next caller in the queue on that worker, and so
+//! on; a quarter of the calls ran that way under 64 in flight.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -24,14 +31,14 @@ use super::js_reactor;
 pub type Job = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 enum State {
-    /// The JS thread is still polling; no job yet.
+    /// Being polled, or queued to be (on the JS thread or tokio).
     Polling,
-    /// Woken while still polling: spawn the job as soon as it is handed in.
+    /// Woken while `Polling`: polled again (on tokio) once handed back.
     Woken,
-    /// Handed in, waiting for a wake-up.
+    /// Handed back after a pending poll, waiting for a wake-up.
     Parked(Job),
-    /// Spawned; later wake-ups are the spawned task's business.
-    Spawned,
+    /// Finished; later wake-ups are nobody's business.
+    Done,
 }
 
 pub struct SpawnOnWake {
@@ -53,13 +60,19 @@ impl SpawnOnWake {
         (this, waker)
     }
 
-    /// Hands in the job after the poll returned `Pending`: spawned now if
-    /// a wake-up already came, else on the first one.
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Hands in the job after a poll returned `Pending`: polled again on
+    /// tokio now if a wake-up already came, else on the first one.
+    ///
+    /// (A call woken during its own poll is yielding, or found its reply
+    /// already there: on tokio it cannot hold up the JS thread.)
     pub fn park(self: &Arc<Self>, job: Job) {
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut state = self.lock();
         if matches!(*state, State::Woken) {
-            // (Also when polled by the JS thread's reactor: a call that woke
-            // itself is yielding, and must not spin that thread.)
+            *state = State::Polling;
             drop(state);
             self.spawn(job);
         } else {
@@ -67,8 +80,8 @@ impl SpawnOnWake {
         }
     }
 
-    /// Polls the job on this (JS) thread: it was woken while the JS
-    /// thread's reactor turned (see `js_reactor`). Parked again if pending.
+    /// Polls the job on this thread (the JS thread after its reactor
+    /// turned, or a tokio worker); parked again if pending.
     pub fn poll_here(self: Arc<Self>, mut job: Job) {
         let waker = Waker::from(self.clone());
         let mut cx = std::task::Context::from_waker(&waker);
@@ -79,15 +92,15 @@ impl SpawnOnWake {
         if polled.is_pending() {
             self.park(job);
         } else {
-            *self.state.lock().unwrap_or_else(|p| p.into_inner()) = State::Spawned;
+            *self.lock() = State::Done;
         }
     }
 
-    /// Sends the job to tokio (from `park`, or a job woken during the
-    /// reactor's turn after all).
-    pub fn spawn(&self, job: Job) {
-        *self.state.lock().unwrap_or_else(|p| p.into_inner()) = State::Spawned;
-        self.runtime.spawn(job);
+    /// Has a tokio worker poll the job once (from `park`, a wake-up away
+    /// from the JS thread's turn, or a turn that ran too many rounds).
+    pub fn spawn(self: &Arc<Self>, job: Job) {
+        let this = self.clone();
+        self.runtime.spawn(async move { this.poll_here(job) });
     }
 }
 
@@ -97,19 +110,18 @@ impl Wake for SpawnOnWake {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        match std::mem::replace(&mut *state, State::Spawned) {
+        let mut state = self.lock();
+        match std::mem::replace(&mut *state, State::Polling) {
             State::Polling | State::Woken => *state = State::Woken,
-            State::Parked(job) if js_reactor::is_turning() => {
-                *state = State::Polling;
-                drop(state);
-                js_reactor::push_ready(self.clone(), job);
-            }
             State::Parked(job) => {
                 drop(state);
-                self.runtime.spawn(job);
+                if js_reactor::is_turning() {
+                    js_reactor::push_ready(self.clone(), job);
+                } else {
+                    self.spawn(job);
+                }
             }
-            State::Spawned => {}
+            State::Done => *state = State::Done,
         }
     }
 }
@@ -172,5 +184,50 @@ mod tests {
             .expect("ran within 5 s without another wake-up")
             .expect("reported");
         assert_eq!(runs.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_job_polled_by_tokio_keeps_this_waker_for_its_next_wait() {
+        let rt = runtime();
+        let (first_tx, first_rx) = tokio::sync::oneshot::channel::<()>();
+        let (second_tx, second_rx) = tokio::sync::oneshot::channel::<()>();
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        let (parked, waker) = SpawnOnWake::new(rt.handle().clone());
+        let ours = waker.clone();
+        let mut polls_with_ours = Vec::new();
+        let mut waits = vec![first_rx, second_rx];
+        let mut done_tx = Some(done_tx);
+        let job: Job = Box::pin(std::future::poll_fn(move |cx| {
+            polls_with_ours.push(cx.waker().will_wake(&ours));
+            while let Some(wait) = waits.first_mut() {
+                if Pin::new(wait).poll(cx).is_pending() {
+                    return std::task::Poll::Pending;
+                }
+                waits.remove(0);
+            }
+            let _ = done_tx
+                .take()
+                .expect("finishes once")
+                .send(polls_with_ours.clone());
+            std::task::Poll::Ready(())
+        }));
+        // The first poll, as the JS thread makes it, with this waker.
+        let mut cx = std::task::Context::from_waker(&waker);
+        let mut job = job;
+        assert!(job.as_mut().poll(&mut cx).is_pending());
+        parked.park(job);
+        // Woken from a thread that is no JS thread: a tokio worker polls it.
+        first_tx.send(()).expect("first");
+        std::thread::sleep(Duration::from_millis(50));
+        second_tx.send(()).expect("second");
+        let polls = rt
+            .block_on(async { tokio::time::timeout(Duration::from_secs(5), done_rx).await })
+            .expect("finished within 5 s")
+            .expect("reported");
+        assert_eq!(polls.len(), 3, "one poll per wake-up: {polls:?}");
+        assert!(
+            polls.iter().all(|ours| *ours),
+            "a poll ran with tokio's waker: {polls:?}"
+        );
     }
 }
