@@ -6,6 +6,7 @@
 //! right backend and counts errors.
 
 pub mod background;
+mod column_names;
 pub mod core;
 pub mod deadline;
 pub mod gauges;

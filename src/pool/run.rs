@@ -4,8 +4,9 @@
 use std::borrow::Cow;
 
 use futures_util::TryStreamExt;
-use sqlx::{Column, Executor, Row};
+use sqlx::Executor;
 
+use super::column_names;
 use crate::backend::Driver;
 use crate::error::{DbError, DbResult};
 use crate::sql::placeholders::count_params;
@@ -32,7 +33,7 @@ where
     let mut rows = Rows::default();
     if first_only {
         if let Some(row) = query.fetch_optional(&mut *conn).await? {
-            rows.columns = column_names::<DB>(&row).into();
+            rows.columns = column_names::of(&row);
             DB::decode_row(&row, &mut rows.cells)?;
         }
         return Ok(rows);
@@ -40,7 +41,7 @@ where
     let mut stream = query.fetch(&mut *conn);
     while let Some(row) = stream.try_next().await? {
         if rows.columns.is_empty() {
-            rows.columns = column_names::<DB>(&row).into();
+            rows.columns = column_names::of(&row);
         }
         DB::decode_row(&row, &mut rows.cells)?;
     }
@@ -143,8 +144,4 @@ where
         results.push(r);
     }
     Ok(results)
-}
-
-fn column_names<DB: Driver>(row: &DB::Row) -> Vec<String> {
-    row.columns().iter().map(|c| c.name().to_owned()).collect()
 }
