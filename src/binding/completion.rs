@@ -12,8 +12,9 @@
 //! Calls are first polled on the JS thread. One that finishes there (a
 //! SQLite statement run inline, see `pool::inline`) settles at once; one
 //! that waits for the next turn of the event loop stays here and is polled
-//! again by the next drain; the rest go to tokio when first woken (see
-//! `spawn_on_wake`).
+//! again by the next drain; the rest wait for their wake-up and are polled
+//! where it happens: on the JS thread when its reactor read the reply, else
+//! on tokio (see `spawn_on_wake`).
 
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
