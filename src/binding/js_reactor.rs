@@ -354,4 +354,25 @@ mod tests {
             assert_eq!(rx.recv_timeout(Duration::from_secs(5)).expect("ran"), here);
         }
     }
+
+    #[test]
+    fn a_wake_up_during_the_turn_queues_the_call_for_this_thread() {
+        let rt = runtime();
+        let here = std::thread::current().id();
+        for turning in [true, false] {
+            let (tx, rx) = mpsc::channel();
+            let (parked, waker) = SpawnOnWake::new(rt.handle().clone());
+            parked.park(Box::pin(async move {
+                let _ = tx.send(std::thread::current().id());
+            }));
+            TURNING.with(|t| t.set(turning));
+            waker.wake_by_ref();
+            poll_ready(Duration::from_secs(60));
+            TURNING.with(|t| t.set(false));
+            let ran_on = rx.recv_timeout(Duration::from_secs(5)).expect("ran");
+            // Outside a turn the wake-up comes from some other thread's
+            // work: the call goes to tokio.
+            assert_eq!(ran_on == here, turning, "turning: {turning}");
+        }
+    }
 }

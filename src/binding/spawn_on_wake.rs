@@ -187,28 +187,36 @@ mod tests {
     }
 
     #[test]
-    fn a_job_polled_by_tokio_keeps_this_waker_for_its_next_wait() {
+    fn a_job_polled_by_tokio_keeps_this_waker_and_is_never_polled_after_it_finished() {
         let rt = runtime();
         let (first_tx, first_rx) = tokio::sync::oneshot::channel::<()>();
         let (second_tx, second_rx) = tokio::sync::oneshot::channel::<()>();
         let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        // Reports that the job waits on the second channel (so the test
+        // sends on it only then, whatever the scheduling).
+        let (waiting_tx, waiting_rx) = std::sync::mpsc::channel();
         let (parked, waker) = SpawnOnWake::new(rt.handle().clone());
         let ours = waker.clone();
+        let polls = Arc::new(AtomicUsize::new(0));
+        let polled = polls.clone();
         let mut polls_with_ours = Vec::new();
         let mut waits = vec![first_rx, second_rx];
         let mut done_tx = Some(done_tx);
         let job: Job = Box::pin(std::future::poll_fn(move |cx| {
+            polled.fetch_add(1, Ordering::SeqCst);
             polls_with_ours.push(cx.waker().will_wake(&ours));
             while let Some(wait) = waits.first_mut() {
                 if Pin::new(wait).poll(cx).is_pending() {
+                    if waits.len() == 1 {
+                        let _ = waiting_tx.send(());
+                    }
                     return std::task::Poll::Pending;
                 }
                 waits.remove(0);
             }
-            let _ = done_tx
-                .take()
-                .expect("finishes once")
-                .send(polls_with_ours.clone());
+            if let Some(done) = done_tx.take() {
+                let _ = done.send(polls_with_ours.clone());
+            }
             std::task::Poll::Ready(())
         }));
         // The first poll, as the JS thread makes it, with this waker.
@@ -218,16 +226,22 @@ mod tests {
         parked.park(job);
         // Woken from a thread that is no JS thread: a tokio worker polls it.
         first_tx.send(()).expect("first");
-        std::thread::sleep(Duration::from_millis(50));
+        waiting_rx
+            .recv_timeout(Duration::from_secs(5))
+            .expect("waits on the second channel");
         second_tx.send(()).expect("second");
-        let polls = rt
+        let with_ours = rt
             .block_on(async { tokio::time::timeout(Duration::from_secs(5), done_rx).await })
             .expect("finished within 5 s")
             .expect("reported");
-        assert_eq!(polls.len(), 3, "one poll per wake-up: {polls:?}");
+        assert_eq!(with_ours.len(), 3, "one poll per wake-up: {with_ours:?}");
         assert!(
-            polls.iter().all(|ours| *ours),
-            "a poll ran with tokio's waker: {polls:?}"
+            with_ours.iter().all(|ours| *ours),
+            "a poll ran with tokio's waker: {with_ours:?}"
         );
+        // A wake-up after the end polls nothing.
+        waker.wake_by_ref();
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(polls.load(Ordering::SeqCst), 3, "polled after it finished");
     }
 }

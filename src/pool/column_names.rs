@@ -26,19 +26,23 @@ pub fn of<R: Row>(row: &R) -> Arc<[String]> {
     let same = |kept: &Arc<[String]>| {
         kept.len() == columns.len() && kept.iter().zip(columns).all(|(k, c)| k == c.name())
     };
-    RECENT.with(|recent| {
-        let mut recent = recent.borrow_mut();
-        if let Some(at) = recent.iter().position(same) {
-            // Most recently used first, so the usual statement is checked first.
-            let found = recent.remove(at);
-            recent.insert(0, found.clone());
-            return found;
-        }
-        let names: Arc<[String]> = columns.iter().map(|c| c.name().to_owned()).collect();
-        recent.truncate(KEPT - 1);
-        recent.insert(0, names.clone());
-        names
-    })
+    let fresh = || -> Arc<[String]> { columns.iter().map(|c| c.name().to_owned()).collect() };
+    // (`try_with`: a thread tearing down its locals gets a list of its own.)
+    RECENT
+        .try_with(|recent| {
+            let mut recent = recent.borrow_mut();
+            if let Some(at) = recent.iter().position(same) {
+                // Most recently used first, so the usual statement is checked first.
+                let found = recent.remove(at);
+                recent.insert(0, found.clone());
+                return found;
+            }
+            let names = fresh();
+            recent.truncate(KEPT - 1);
+            recent.insert(0, names.clone());
+            names
+        })
+        .unwrap_or_else(|_| fresh())
 }
 
 #[cfg(test)]
