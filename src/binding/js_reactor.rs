@@ -7,12 +7,13 @@
 //! runtime that belongs to the JS thread and whose epoll descriptor libuv
 //! watches like any other: when a reply arrives libuv wakes the JS thread,
 //! which turns that runtime's I/O driver once, without blocking, and polls
-//! the calls it woke right there. Nothing else turns this driver, so no
-//! tokio worker wakes for a reply.
+//! the calls it woke right there. No tokio worker wakes for a reply (only
+//! `reactor_watchdog` turns this driver too, while the JS thread is busy).
 //!
 //! Work that was not woken by this driver (a background check, a call
-//! woken by a semaphore released on a tokio thread) still runs on the
-//! multi-threaded runtime; its sockets' readiness comes from this driver,
+//! woken by a semaphore released on a tokio thread) runs on the
+//! multi-threaded runtime: background work for good, a call for one poll
+//! (see `spawn_on_wake`). Their sockets' readiness comes from this driver,
 //! whenever the JS thread's loop turns. If the reactor cannot be set up
 //! (no libuv loop, the epoll descriptor cannot be told apart), sockets stay
 //! on the multi-threaded runtime as before.
@@ -48,17 +49,14 @@ const UV_POLL: c_int = 8;
 /// `UV_READABLE` in libuv's `uv_poll_event`.
 const UV_READABLE: c_int = 1;
 
-/// Rounds of calls woken by calls polled in the same turn (see
-/// `on_readable`).
-const MAX_ROUNDS: usize = 16;
-
 /// How long one turn may poll calls on the JS thread before the rest go to
-/// tokio (each then comes back to the JS thread with its next reply).
+/// tokio (each then comes back to the JS thread with its next reply). This
+/// also ends calls that keep waking each other through the ready list.
 ///
 /// Without it, turns that kept handing connections to queued callers held
 /// the loop: PostgreSQL 64 in flight had event-loop delay p99 of 2.7–8.3 ms
 /// (pg: 1.7–1.8 ms). With 500 µs: 2.1–2.2 ms, at the same queries/s and
-/// 15–25% more client CPU per query (3 interleaved rounds; 1 ms did not
+/// 17–29% more client CPU per query (3 interleaved rounds; 1 ms did not
 /// lower the delay, 250 µs cost more CPU for the same delay).
 const TURN_BUDGET: Duration = Duration::from_micros(500);
 
@@ -219,17 +217,16 @@ unsafe extern "C" fn on_readable(_: *mut UvPoll, _status: c_int, _events: c_int)
 /// `budget`; the rest go to tokio.
 ///
 /// A call polled here may wake another (a connection handed to the next
-/// caller in the queue), which is polled in the next round; calls that
-/// keep waking each other go to tokio rather than hold the loop.
+/// caller in the queue), which is polled in the next round.
 fn poll_ready(budget: Duration) {
     let started = Instant::now();
-    for round in 0.. {
+    loop {
         let ready = READY.with(|r| std::mem::take(&mut *r.borrow_mut()));
         if ready.is_empty() {
             break;
         }
         for (parked, job) in ready {
-            if round < MAX_ROUNDS && started.elapsed() < budget {
+            if started.elapsed() < budget {
                 parked.poll_here(job);
             } else {
                 parked.spawn(job);

@@ -97,7 +97,7 @@ impl SpawnOnWake {
     }
 
     /// Has a tokio worker poll the job once (from `park`, a wake-up away
-    /// from the JS thread's turn, or a turn that ran too many rounds).
+    /// from the JS thread's turn, or one past the turn's budget).
     pub fn spawn(self: &Arc<Self>, job: Job) {
         let this = self.clone();
         self.runtime.spawn(async move { this.poll_here(job) });

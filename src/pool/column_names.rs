@@ -32,10 +32,10 @@ pub fn of<R: Row>(row: &R) -> Arc<[String]> {
         .try_with(|recent| {
             let mut recent = recent.borrow_mut();
             if let Some(at) = recent.iter().position(same) {
-                // Most recently used first, so the usual statement is checked first.
-                let found = recent.remove(at);
-                recent.insert(0, found.clone());
-                return found;
+                // Most recently used first, so the usual statement is checked
+                // first (and a hit there moves nothing).
+                recent[..=at].rotate_right(1);
+                return recent[0].clone();
             }
             let names = fresh();
             recent.truncate(KEPT - 1);
