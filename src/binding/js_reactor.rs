@@ -29,9 +29,12 @@ use tokio::runtime::{Handle, Runtime};
 use super::reactor_watchdog::Watchdog;
 use super::spawn_on_wake::{Job, SpawnOnWake};
 
-/// libuv's `uv_poll_t`, opaque: allocated with `uv_handle_size`.
+/// libuv's `uv_poll_t` and `uv_idle_t`, opaque: allocated with
+/// `uv_handle_size`.
 type UvPoll = c_void;
+type UvIdle = c_void;
 type UvPollCb = unsafe extern "C" fn(handle: *mut UvPoll, status: c_int, events: c_int);
+type UvIdleCb = unsafe extern "C" fn(handle: *mut UvIdle);
 type UvCloseCb = unsafe extern "C" fn(handle: *mut c_void);
 
 // libuv is part of Node: these resolve against the node binary when the
@@ -40,24 +43,30 @@ extern "C" {
     fn uv_handle_size(kind: c_int) -> usize;
     fn uv_poll_init(event_loop: *mut c_void, handle: *mut UvPoll, fd: c_int) -> c_int;
     fn uv_poll_start(handle: *mut UvPoll, events: c_int, cb: UvPollCb) -> c_int;
+    fn uv_idle_init(event_loop: *mut c_void, handle: *mut UvIdle) -> c_int;
+    fn uv_idle_start(handle: *mut UvIdle, cb: UvIdleCb) -> c_int;
+    fn uv_idle_stop(handle: *mut UvIdle) -> c_int;
     fn uv_unref(handle: *mut c_void);
     fn uv_close(handle: *mut c_void, cb: UvCloseCb);
 }
 
-/// `UV_POLL` in libuv's `uv_handle_type`.
+/// `UV_IDLE` and `UV_POLL` in libuv's `uv_handle_type`.
+const UV_IDLE: c_int = 6;
 const UV_POLL: c_int = 8;
 /// `UV_READABLE` in libuv's `uv_poll_event`.
 const UV_READABLE: c_int = 1;
 
-/// How long one turn may poll calls on the JS thread before the rest go to
-/// tokio (each then comes back to the JS thread with its next reply). This
-/// also ends calls that keep waking each other through the ready list.
+/// How long one turn may poll calls on the JS thread before it lets the
+/// event loop go round (timers, other I/O, settling what finished); the
+/// rest are polled, on this thread still, in the loop's next iteration.
+/// This also ends calls that keep waking each other through the ready list.
 ///
 /// Without it, turns that kept handing connections to queued callers held
 /// the loop: PostgreSQL 64 in flight had event-loop delay p99 of 2.7–8.3 ms
-/// (pg: 1.7–1.8 ms). With 500 µs: 2.1–2.2 ms, at the same queries/s and
-/// 17–29% more client CPU per query (3 interleaved rounds; 1 ms did not
-/// lower the delay, 250 µs cost more CPU for the same delay).
+/// (pg: 1.7–1.8 ms); with 500 µs, 2.1–2.2 ms (1 ms did not lower the
+/// delay). The calls past the budget first went to tokio instead of the
+/// next iteration: that cost 17–29% more client CPU per query, for a
+/// worker's wake-up and the reply's detour back through the queue.
 const TURN_BUDGET: Duration = Duration::from_micros(500);
 
 struct Reactor {
@@ -65,6 +74,9 @@ struct Reactor {
     runtime: Option<Arc<Runtime>>,
     /// The libuv handle watching the runtime's epoll descriptor.
     watcher: *mut UvPoll,
+    /// Started while calls wait for the loop's next iteration (`DEFERRED`):
+    /// an active idle handle also keeps libuv from blocking in its poll.
+    idler: *mut UvIdle,
     /// Turns the driver while the JS thread is busy (see `reactor_watchdog`);
     /// taken only in `drop`, to stop it before the runtime.
     watchdog: Option<Watchdog>,
@@ -90,6 +102,9 @@ thread_local! {
     static TURNING: Cell<bool> = const { Cell::new(false) };
     /// Calls woken during the turn, to poll on this thread after it.
     static READY: RefCell<Vec<(Arc<SpawnOnWake>, Job)>> = const { RefCell::new(Vec::new()) };
+    /// Calls left over when a turn ran out of budget, in wake-up order, for
+    /// the loop's next iteration.
+    static DEFERRED: RefCell<Vec<(Arc<SpawnOnWake>, Job)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// The runtime whose driver this JS thread watches, set up on first use.
@@ -133,19 +148,27 @@ impl Reactor {
         }
         let runtime = Arc::new(runtime);
         let watchdog = Some(Watchdog::start(runtime.clone(), fd)?);
-        let watcher = unsafe { alloc_watcher() };
+        let idler = unsafe { alloc_handle(UV_IDLE) };
+        if unsafe { uv_idle_init(event_loop.cast(), idler) } != 0 {
+            unsafe { free_handle(idler) };
+            return None;
+        }
+        let watcher = unsafe { alloc_handle(UV_POLL) };
         unsafe {
             if uv_poll_init(event_loop.cast(), watcher, fd) != 0 {
-                free_watcher(watcher);
+                free_handle(watcher);
+                uv_close(idler, free_handle);
                 return None;
             }
             if uv_poll_start(watcher, UV_READABLE, on_readable) != 0 {
-                uv_close(watcher, free_watcher);
+                uv_close(watcher, free_handle);
+                uv_close(idler, free_handle);
                 return None;
             }
-            // Never keeps Node alive by itself: pending calls do (see
+            // Neither keeps Node alive by itself: pending calls do (see
             // `completion`).
             uv_unref(watcher);
+            uv_unref(idler);
             // Asynchronous: Node keeps the loop running until the close
             // callback says the handle is gone.
             let mut done = std::ptr::null_mut();
@@ -154,23 +177,31 @@ impl Reactor {
         Some(Reactor {
             runtime: Some(runtime),
             watcher,
+            idler,
             watchdog,
         })
     }
 }
 
-/// The environment is going away: close the watcher before its loop is
+/// The environment is going away: close the handles before their loop is
 /// (Node aborts on a loop closed with open handles), then the runtime. The
-/// hook is done when the close callback has run (`closed`).
+/// hook is done when the watcher's close callback has run (`closed`); libuv
+/// runs the idler's, closed first, in the same pass.
 unsafe extern "C" fn stop(done: sys::napi_async_cleanup_hook_handle, _: *mut c_void) {
     match REACTOR.with(|cell| cell.borrow_mut().take()) {
         Some(Some(reactor)) => unsafe {
+            uv_close(reactor.idler, free_handle);
             // A handle's first field is its `data` pointer, ours to use.
             *reactor
                 .watcher
                 .cast::<sys::napi_async_cleanup_hook_handle>() = done;
             uv_close(reactor.watcher, closed);
             drop(reactor);
+            // Calls still waiting for a turn go the way of every other
+            // pending call at teardown: to the (closing) runtime.
+            for (parked, job) in DEFERRED.with(|d| std::mem::take(&mut *d.borrow_mut())) {
+                parked.spawn(job);
+            }
         },
         _ => unsafe {
             sys::napi_remove_async_cleanup_hook(done);
@@ -184,7 +215,7 @@ unsafe extern "C" fn stop(done: sys::napi_async_cleanup_hook_handle, _: *mut c_v
 unsafe extern "C" fn closed(watcher: *mut c_void) {
     unsafe {
         let done = *watcher.cast::<sys::napi_async_cleanup_hook_handle>();
-        free_watcher(watcher);
+        free_handle(watcher);
         sys::napi_remove_async_cleanup_hook(done);
     }
 }
@@ -211,10 +242,52 @@ unsafe extern "C" fn on_readable(_: *mut UvPoll, _status: c_int, _events: c_int)
     });
     poll_ready(TURN_BUDGET);
     TURNING.with(|t| t.set(false));
+    unsafe { watch_deferred() };
+}
+
+/// The loop's next iteration, while calls wait in `DEFERRED`: poll them
+/// first, then those they wake, within a new budget.
+unsafe extern "C" fn on_idle(_: *mut UvIdle) {
+    TURNING.with(|t| t.set(true));
+    resume_deferred();
+    poll_ready(TURN_BUDGET);
+    TURNING.with(|t| t.set(false));
+    unsafe { watch_deferred() };
+}
+
+/// Queues the calls that waited for this iteration, in their order. (Only
+/// a turn fills `READY`, and each empties it, so they come first.)
+fn resume_deferred() {
+    let deferred = DEFERRED.with(|d| std::mem::take(&mut *d.borrow_mut()));
+    READY.with(|r| r.borrow_mut().extend(deferred));
+}
+
+/// Starts the idle handle while calls wait for the next iteration, and
+/// stops it once none does (an idle handle left running would spin the
+/// loop).
+unsafe fn watch_deferred() {
+    let waiting = DEFERRED.with(|d| !d.borrow().is_empty());
+    REACTOR.with(|cell| {
+        if let Some(Some(reactor)) = cell.borrow().as_ref() {
+            unsafe {
+                if waiting {
+                    // (Starting a started handle does nothing.)
+                    uv_idle_start(reactor.idler, on_idle);
+                } else {
+                    uv_idle_stop(reactor.idler);
+                }
+            }
+        } else if waiting {
+            // No loop to come back to: tokio polls them.
+            for (parked, job) in DEFERRED.with(|d| std::mem::take(&mut *d.borrow_mut())) {
+                parked.spawn(job);
+            }
+        }
+    });
 }
 
 /// Polls the calls woken during the turn, on this thread, for up to
-/// `budget`; the rest go to tokio.
+/// `budget`; the rest wait in `DEFERRED` for the loop's next iteration.
 ///
 /// A call polled here may wake another (a connection handed to the next
 /// caller in the queue), which is polled in the next round.
@@ -225,28 +298,42 @@ fn poll_ready(budget: Duration) {
         if ready.is_empty() {
             break;
         }
-        for (parked, job) in ready {
-            if started.elapsed() < budget {
-                parked.poll_here(job);
-            } else {
-                parked.spawn(job);
+        let mut calls = ready.into_iter();
+        for (parked, job) in calls.by_ref() {
+            parked.poll_here(job);
+            if started.elapsed() >= budget {
+                break;
             }
+        }
+        let rest: Vec<_> = calls.collect();
+        if !rest.is_empty() || started.elapsed() >= budget {
+            DEFERRED.with(|d| {
+                let mut deferred = d.borrow_mut();
+                deferred.extend(rest);
+                deferred.extend(READY.with(|r| std::mem::take(&mut *r.borrow_mut())));
+            });
+            break;
         }
     }
 }
 
-/// A `uv_poll_t`, in words so that its pointers are aligned.
-unsafe fn alloc_watcher() -> *mut UvPoll {
-    Box::into_raw(vec![0u64; watcher_words()].into_boxed_slice()).cast()
+/// A libuv handle of `kind`, in words so that its pointers are aligned.
+/// The size is stored in the word before it, for `free_handle`.
+unsafe fn alloc_handle(kind: c_int) -> *mut c_void {
+    let words = unsafe { uv_handle_size(kind) }.div_ceil(8);
+    let mut block = vec![0u64; words + 1].into_boxed_slice();
+    block[0] = words as u64;
+    let block = Box::into_raw(block).cast::<u64>();
+    unsafe { block.add(1).cast() }
 }
 
-unsafe extern "C" fn free_watcher(watcher: *mut c_void) {
-    let words = std::ptr::slice_from_raw_parts_mut(watcher.cast::<u64>(), watcher_words());
-    drop(unsafe { Box::from_raw(words) });
-}
-
-fn watcher_words() -> usize {
-    unsafe { uv_handle_size(UV_POLL) }.div_ceil(8)
+unsafe extern "C" fn free_handle(handle: *mut c_void) {
+    unsafe {
+        let block = handle.cast::<u64>().sub(1);
+        let words = *block as usize;
+        let block = std::ptr::slice_from_raw_parts_mut(block, words + 1);
+        drop(Box::from_raw(block));
+    }
 }
 
 /// The epoll descriptor the runtime just made. tokio keeps a duplicate of
@@ -316,7 +403,7 @@ mod tests {
     }
 
     #[test]
-    fn calls_past_the_turn_budget_go_to_tokio() {
+    fn calls_past_the_turn_budget_wait_for_the_next_iteration_on_this_thread() {
         let rt = runtime();
         let (tx, rx) = mpsc::channel();
         // The first call alone takes longer than the budget.
@@ -325,17 +412,15 @@ mod tests {
         queue_call(&rt, Duration::ZERO, tx);
         poll_ready(Duration::from_millis(1));
         let here = std::thread::current().id();
-        let threads: Vec<ThreadId> = (0..3)
-            .map(|_| {
-                rx.recv_timeout(Duration::from_secs(5))
-                    .expect("every call ran")
-            })
-            .collect();
-        assert_eq!(threads[0], here, "the first call runs on the JS thread");
-        assert!(
-            threads[1..].iter().all(|t| *t != here),
-            "calls past the budget ran on the JS thread: {threads:?}"
-        );
+        assert_eq!(rx.try_recv(), Ok(here), "the first call ran in the turn");
+        // Nothing else could have run them: they wait for the next turn.
+        assert_eq!(rx.try_recv(), Err(mpsc::TryRecvError::Empty));
+        assert_eq!(DEFERRED.with(|d| d.borrow().len()), 2);
+        resume_deferred();
+        poll_ready(Duration::from_secs(60));
+        assert_eq!(rx.try_recv(), Ok(here));
+        assert_eq!(rx.try_recv(), Ok(here));
+        assert!(DEFERRED.with(|d| d.borrow().is_empty()));
     }
 
     #[test]

@@ -96,8 +96,8 @@ impl SpawnOnWake {
         }
     }
 
-    /// Has a tokio worker poll the job once (from `park`, a wake-up away
-    /// from the JS thread's turn, or one past the turn's budget).
+    /// Has a tokio worker poll the job once (from `park`, or a wake-up
+    /// away from the JS thread's turn).
     pub fn spawn(self: &Arc<Self>, job: Job) {
         let this = self.clone();
         self.runtime.spawn(async move { this.poll_here(job) });
