@@ -112,6 +112,40 @@ describeServers('server sockets on the JS thread, $name', (backend) => {
     expect(ticks).toBeLessThan(40)
   })
 
+  test('an idle pool leaves the reactor watchdog asleep', async () => {
+    // The watchdog sleeps in poll(2) until events wait for the JS thread;
+    // were it to look on a timer (it once did, every 25 ms), its context
+    // switches would climb while the pool idles.
+    const script = `
+      const fs = require('node:fs')
+      const { Pool } = require(${JSON.stringify(LIB)})
+      const pool = new Pool({ url: process.env.SDP_URL, maxConnections: 2 })
+      const switches = () => {
+        for (const tid of fs.readdirSync('/proc/self/task')) {
+          if (fs.readFileSync('/proc/self/task/' + tid + '/comm', 'utf8').trim() !== 'sdp-io-watchdog') continue
+          const status = fs.readFileSync('/proc/self/task/' + tid + '/status', 'utf8')
+          return Number(/^voluntary_ctxt_switches:\\s+(\\d+)/m.exec(status)[1])
+        }
+        return null
+      }
+      const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+      ;(async () => {
+        await Promise.all([pool.queryOne('SELECT 1 AS one'), pool.queryOne('SELECT 2 AS two')])
+        await sleep(100) // the watchdog's tick after the replies
+        const before = switches()
+        await sleep(600)
+        const after = switches()
+        console.log(JSON.stringify({ before, after }))
+        await pool.close()
+      })()
+    `
+    const r = await runNode(script, { env: { SDP_URL: backend.url() }, timeoutMs: 30000 })
+    expect({ stderr: r.stderr, code: r.code, killed: r.killed }).toEqual({ stderr: '', code: 0, killed: false })
+    const { before, after } = lastJson(r.stdout)
+    expect(typeof before).toBe('number')
+    expect(after).toBe(before)
+  })
+
   test('a JS thread busy for 300 ms loses no reply', async () => {
     const pool = openPool(backend, { maxConnections: 8, minConnections: 8 })
     try {

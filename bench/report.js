@@ -37,7 +37,9 @@ const GOALS = [
   { backend: 'sqlite', w: 'W6', key: 'eldP99Ms', limit: 5, unit: 'ms', text: 'W6 p99 < 5 ms (during W2)' },
   { backend: 'sqlite', w: 'W7', key: 'growthMb', limit: 10, unit: 'MB', text: 'W7 RSS growth < 10 MB' },
   { backend: 'postgres', w: 'W1', key: 'p50Us', peer: 'pgbench -c 1', op: '<=', value: 1.3, text: "W1 p50 ≤ 1.3× pgbench's 1-client p50" },
-  { backend: 'postgres', w: 'W1', key: 'opsPerSec', peer: 'prisma', op: '>=', value: 10, text: 'W1 ≥ 10× Prisma 7 (ops/s)' },
+  // One round trip bounds every client: the report says how far pgbench
+  // itself is from Prisma.
+  { backend: 'postgres', w: 'W1', key: 'opsPerSec', peer: 'prisma', op: '>=', value: 10, text: 'W1 ≥ 10× Prisma 7 (ops/s)', ceiling: 'pgbench -c 1' },
   { backend: 'postgres', w: 'W2', key: 'opsPerSec', peer: 'pgbench -c 10', op: '>=', value: 0.9, text: 'W2 ≥ 0.9× pgbench 10-client tps' },
   { backend: 'postgres', w: 'W2', key: 'opsPerSec', peer: 'prisma', op: '>=', value: 2, text: 'W2 ≥ 2× Prisma 7 (ops/s)' },
   { backend: 'postgres', w: 'W7', key: 'growthMb', limit: 10, unit: 'MB', text: 'W7 RSS growth < 10 MB' },
@@ -71,7 +73,10 @@ function evaluateGoal(goal, backends) {
   const peerValue = get(med, goal.peer, goal.w, goal.key)
   const ratio = ours / peerValue
   const met = Number.isFinite(ratio) ? (goal.op === '>=' ? ratio >= goal.value : ratio <= goal.value) : null
-  return { ...goal, ours, peerValue, ratio, measured: `${ratioText(ratio)}× (${num(ours)} vs ${num(peerValue)})`, met }
+  let measured = `${ratioText(ratio)}× (${num(ours)} vs ${num(peerValue)})`
+  const ceiling = goal.ceiling && get(med, goal.ceiling, goal.w, goal.key) / peerValue
+  if (Number.isFinite(ceiling)) measured += `; ${goal.ceiling} itself is ${ratioText(ceiling)}×`
+  return { ...goal, ours, peerValue, ratio, measured, met }
 }
 
 function comparisons(backend, med) {

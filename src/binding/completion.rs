@@ -14,7 +14,7 @@
 //! that waits for the next turn of the event loop stays here and is polled
 //! again by the next drain; the rest wait for their wake-up and are polled
 //! where it happens: on the JS thread when its reactor read the reply, else
-//! on tokio (see `spawn_on_wake`).
+//! on tokio (see `parked_call`).
 
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
@@ -34,7 +34,7 @@ use tokio::runtime::Handle;
 
 use super::js_error::Settled;
 use super::next_turn::NextTurn;
-use super::spawn_on_wake::{Job, SpawnOnWake};
+use super::parked_call::{Job, ParkedCall};
 use crate::error::{DbError, DbResult, ErrorCode};
 use crate::pool::inline;
 
@@ -93,7 +93,7 @@ struct Local {
     turn_watched: bool,
     /// The function is ref'd (some call is not settled).
     reffed: bool,
-    /// Where pending calls go (see `spawn_on_wake`).
+    /// Where pending calls go (see `parked_call`).
     runtime: Option<Handle>,
 }
 
@@ -115,7 +115,7 @@ impl Local {
     unsafe fn poll(&mut self, env: sys::napi_env, deferred: sys::napi_deferred, mut task: Task) {
         // Without a runtime handle (not expected) a wake-up here goes
         // nowhere and the call is spawned at once, as napi would.
-        let parked = self.runtime().cloned().map(SpawnOnWake::new);
+        let parked = self.runtime().cloned().map(ParkedCall::new);
         let waker = parked
             .as_ref()
             .map_or_else(futures_util::task::noop_waker, |(_, waker)| waker.clone());

@@ -13,7 +13,7 @@
 //! Work that was not woken by this driver (a background check, a call
 //! woken by a semaphore released on a tokio thread) runs on the
 //! multi-threaded runtime: background work for good, a call for one poll
-//! (see `spawn_on_wake`). Their sockets' readiness comes from this driver,
+//! (see `parked_call`). Their sockets' readiness comes from this driver,
 //! whenever the JS thread's loop turns. If the reactor cannot be set up
 //! (no libuv loop, the epoll descriptor cannot be told apart), sockets stay
 //! on the multi-threaded runtime as before.
@@ -26,8 +26,8 @@ use std::time::{Duration, Instant};
 use napi::sys;
 use tokio::runtime::{Handle, Runtime};
 
+use super::parked_call::{Job, ParkedCall};
 use super::reactor_watchdog::Watchdog;
-use super::spawn_on_wake::{Job, SpawnOnWake};
 
 /// libuv's `uv_poll_t` and `uv_idle_t`, opaque: allocated with
 /// `uv_handle_size`.
@@ -101,10 +101,10 @@ thread_local! {
     /// woken now is polled here rather than sent to tokio.
     static TURNING: Cell<bool> = const { Cell::new(false) };
     /// Calls woken during the turn, to poll on this thread after it.
-    static READY: RefCell<Vec<(Arc<SpawnOnWake>, Job)>> = const { RefCell::new(Vec::new()) };
+    static READY: RefCell<Vec<(Arc<ParkedCall>, Job)>> = const { RefCell::new(Vec::new()) };
     /// Calls left over when a turn ran out of budget, in wake-up order, for
     /// the loop's next iteration.
-    static DEFERRED: RefCell<Vec<(Arc<SpawnOnWake>, Job)>> = const { RefCell::new(Vec::new()) };
+    static DEFERRED: RefCell<Vec<(Arc<ParkedCall>, Job)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// The runtime whose driver this JS thread watches, set up on first use.
@@ -128,7 +128,7 @@ pub fn is_turning() -> bool {
 }
 
 /// Queues a call woken during the turn, to be polled once the turn is done.
-pub fn push_ready(parked: Arc<SpawnOnWake>, job: Job) {
+pub fn push_ready(parked: Arc<ParkedCall>, job: Job) {
     READY.with(|r| r.borrow_mut().push((parked, job)));
 }
 
@@ -385,7 +385,7 @@ mod tests {
 
     /// A woken call that reports the thread it ran on, after `busy`.
     fn queue_call(rt: &tokio::runtime::Runtime, busy: Duration, ran_on: mpsc::Sender<ThreadId>) {
-        let (parked, _waker) = SpawnOnWake::new(rt.handle().clone());
+        let (parked, _waker) = ParkedCall::new(rt.handle().clone());
         push_ready(
             parked,
             Box::pin(async move {
@@ -443,7 +443,7 @@ mod tests {
         let here = std::thread::current().id();
         for turning in [true, false] {
             let (tx, rx) = mpsc::channel();
-            let (parked, waker) = SpawnOnWake::new(rt.handle().clone());
+            let (parked, waker) = ParkedCall::new(rt.handle().clone());
             parked.park(Box::pin(async move {
                 let _ = tx.send(std::thread::current().id());
             }));

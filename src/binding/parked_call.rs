@@ -41,7 +41,8 @@ enum State {
     Done,
 }
 
-pub struct SpawnOnWake {
+/// A call's own waker, holding the rest of the call while it waits.
+pub struct ParkedCall {
     state: Mutex<State>,
     /// Spawning through a handle never panics, also from a tokio thread
     /// while the runtime shuts down (the job is then dropped, as tokio
@@ -49,10 +50,10 @@ pub struct SpawnOnWake {
     runtime: Handle,
 }
 
-impl SpawnOnWake {
+impl ParkedCall {
     /// The waker for the JS thread's poll, and the handle to park the job.
     pub fn new(runtime: Handle) -> (Arc<Self>, Waker) {
-        let this = Arc::new(SpawnOnWake {
+        let this = Arc::new(ParkedCall {
             state: Mutex::new(State::Polling),
             runtime,
         });
@@ -104,7 +105,7 @@ impl SpawnOnWake {
     }
 }
 
-impl Wake for SpawnOnWake {
+impl Wake for ParkedCall {
     fn wake(self: Arc<Self>) {
         self.wake_by_ref()
     }
@@ -155,7 +156,7 @@ mod tests {
     fn a_parked_job_runs_only_after_a_wake_up_and_only_once() {
         let rt = runtime();
         let runs = Arc::new(AtomicUsize::new(0));
-        let (parked, waker) = SpawnOnWake::new(rt.handle().clone());
+        let (parked, waker) = ParkedCall::new(rt.handle().clone());
         let (job, mut ran) = counting(&runs);
         parked.park(job);
         std::thread::sleep(Duration::from_millis(50));
@@ -175,7 +176,7 @@ mod tests {
     fn a_wake_up_during_the_poll_spawns_the_job_when_it_is_handed_in() {
         let rt = runtime();
         let runs = Arc::new(AtomicUsize::new(0));
-        let (parked, waker) = SpawnOnWake::new(rt.handle().clone());
+        let (parked, waker) = ParkedCall::new(rt.handle().clone());
         // Woken before the poll returned (say, the reply was already there).
         waker.wake_by_ref();
         let (job, ran) = counting(&runs);
@@ -195,7 +196,7 @@ mod tests {
         // Reports that the job waits on the second channel (so the test
         // sends on it only then, whatever the scheduling).
         let (waiting_tx, waiting_rx) = std::sync::mpsc::channel();
-        let (parked, waker) = SpawnOnWake::new(rt.handle().clone());
+        let (parked, waker) = ParkedCall::new(rt.handle().clone());
         let ours = waker.clone();
         let polls = Arc::new(AtomicUsize::new(0));
         let polled = polls.clone();
