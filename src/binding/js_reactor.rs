@@ -97,6 +97,9 @@ impl Drop for Reactor {
 thread_local! {
     /// This JS thread's reactor: not tried yet, or tried (and maybe absent).
     static REACTOR: RefCell<Option<Option<Reactor>>> = const { RefCell::new(None) };
+    /// Set-ups tried on this thread that failed; `u8::MAX` once the thread
+    /// is going away.
+    static FAILED_STARTS: Cell<u8> = const { Cell::new(0) };
     /// The JS thread is turning its reactor or polling what it woke: a call
     /// woken now is polled here rather than sent to tokio.
     static TURNING: Cell<bool> = const { Cell::new(false) };
@@ -107,6 +110,13 @@ thread_local! {
     static DEFERRED: RefCell<Vec<(Arc<ParkedCall>, Job)>> = const { RefCell::new(Vec::new()) };
 }
 
+/// How many times a thread tries to set its reactor up. A set-up fails for
+/// good without `/proc` or a libuv loop, but also when another thread made
+/// an epoll descriptor at the same moment (see `new_epoll_fd`): a pool
+/// made later on the thread tries again, so that thread does not stay on
+/// tokio's threads for good.
+const MAX_STARTS: u8 = 3;
+
 /// The runtime whose driver this JS thread watches, set up on first use.
 ///
 /// # Safety
@@ -114,8 +124,14 @@ thread_local! {
 pub unsafe fn handle(env: sys::napi_env) -> Option<Handle> {
     REACTOR.with(|cell| {
         let mut slot = cell.borrow_mut();
-        let reactor = slot.get_or_insert_with(|| unsafe { Reactor::start(env) });
-        reactor
+        let failed = FAILED_STARTS.with(Cell::get);
+        if matches!(*slot, None | Some(None)) && failed < MAX_STARTS {
+            *slot = Some(unsafe { Reactor::start(env) });
+            if matches!(*slot, Some(None)) {
+                FAILED_STARTS.with(|f| f.set(failed + 1));
+            }
+        }
+        slot.as_ref()?
             .as_ref()
             .and_then(|r| r.runtime.as_ref())
             .map(|rt| rt.handle().clone())
@@ -207,8 +223,9 @@ unsafe extern "C" fn stop(done: sys::napi_async_cleanup_hook_handle, _: *mut c_v
             sys::napi_remove_async_cleanup_hook(done);
         },
     }
-    // Marked as tried, so nothing sets it up again on a dying thread.
+    // Nothing sets it up again on a dying thread.
     REACTOR.with(|cell| *cell.borrow_mut() = Some(None));
+    FAILED_STARTS.with(|f| f.set(u8::MAX));
 }
 
 /// The watcher is closed: free it, and let Node finish the teardown.
