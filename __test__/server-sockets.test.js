@@ -131,8 +131,16 @@ describeServers('server sockets on the JS thread, $name', (backend) => {
       const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
       ;(async () => {
         await Promise.all([pool.queryOne('SELECT 1 AS one'), pool.queryOne('SELECT 2 AS two')])
-        await sleep(100) // the watchdog's tick after the replies
-        const before = switches()
+        // The replies woke it for one tick; wait until two readings 100 ms
+        // apart agree (a loaded machine may run that tick late), for at
+        // most 3 s: a watchdog that keeps waking never settles.
+        let before = switches()
+        for (let i = 0; i < 30; i++) {
+          await sleep(100)
+          const now = switches()
+          if (now === before) break
+          before = now
+        }
         await sleep(600)
         const after = switches()
         console.log(JSON.stringify({ before, after }))

@@ -59,6 +59,8 @@ const UV_READABLE: c_int = 1;
 /// How long one turn may poll calls on the JS thread before it lets the
 /// event loop go round (timers, other I/O, settling what finished); the
 /// rest are polled, on this thread still, in the loop's next iteration.
+/// (The idle turn for those and the reactor's own turn each have a budget,
+/// so one loop iteration may poll for up to twice this.)
 /// This also ends calls that keep waking each other through the ready list.
 ///
 /// Without it, turns that kept handing connections to queued callers held

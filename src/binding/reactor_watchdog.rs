@@ -9,7 +9,7 @@
 //! gives the JS thread a `TICK` to turn it, and turns it itself if the JS
 //! thread did not: the calls that wakes go to tokio, as before the reactor.
 //! An idle pool costs nothing (the thread blocks in `poll(2)`); under load,
-//! at most one wake-up per tick.
+//! one look per tick (two wake-ups: the events, the tick's end).
 
 use std::ffi::{c_int, c_short, c_uint, c_void};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -19,8 +19,9 @@ use std::time::Duration;
 
 use tokio::runtime::Runtime;
 
-/// How long the JS thread has to turn the driver once events wait; a reply
-/// waits at most about one tick for a busy JS thread.
+/// How long the JS thread has to turn the driver once events wait. A reply
+/// waits at most about two ticks for a busy JS thread: one that lands just
+/// after the JS thread's last turn is seen only in the next tick.
 const TICK: Duration = Duration::from_millis(25);
 
 #[repr(C)]
@@ -113,6 +114,12 @@ fn watch(shared: &Shared) {
             return;
         }
         let turns = shared.turns.load(Ordering::Relaxed);
+        // Read since by the JS thread: wait for the next events, rather
+        // than tick, so that events which land just before the tick ends
+        // are not taken from a JS thread that was idle all along.
+        if !readable(shared.epoll) {
+            continue;
+        }
         // A tick for the JS thread to turn the driver.
         if !wait(shared, None, Some(TICK)) {
             return;
