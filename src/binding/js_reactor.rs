@@ -97,11 +97,11 @@ impl Drop for Reactor {
 }
 
 thread_local! {
-    /// This JS thread's reactor: not tried yet, or tried (and maybe absent).
-    static REACTOR: RefCell<Option<Option<Reactor>>> = const { RefCell::new(None) };
-    /// Set-ups tried on this thread that failed; `u8::MAX` once the thread
-    /// is going away.
-    static FAILED_STARTS: Cell<u8> = const { Cell::new(0) };
+    /// This JS thread's reactor, once set up.
+    static REACTOR: RefCell<Option<Reactor>> = const { RefCell::new(None) };
+    /// Set-ups this thread may still try (see `MAX_STARTS`); none once the
+    /// thread is going away.
+    static STARTS_LEFT: Cell<u8> = const { Cell::new(MAX_STARTS) };
     /// The JS thread is turning its reactor or polling what it woke: a call
     /// woken now is polled here rather than sent to tokio.
     static TURNING: Cell<bool> = const { Cell::new(false) };
@@ -126,15 +126,14 @@ const MAX_STARTS: u8 = 3;
 pub unsafe fn handle(env: sys::napi_env) -> Option<Handle> {
     REACTOR.with(|cell| {
         let mut slot = cell.borrow_mut();
-        let failed = FAILED_STARTS.with(Cell::get);
-        if matches!(*slot, None | Some(None)) && failed < MAX_STARTS {
-            *slot = Some(unsafe { Reactor::start(env) });
-            if matches!(*slot, Some(None)) {
-                FAILED_STARTS.with(|f| f.set(failed + 1));
+        let starts_left = STARTS_LEFT.with(Cell::get);
+        if slot.is_none() && starts_left > 0 {
+            *slot = unsafe { Reactor::start(env) };
+            if slot.is_none() {
+                STARTS_LEFT.with(|s| s.set(starts_left - 1));
             }
         }
-        slot.as_ref()?
-            .as_ref()
+        slot.as_ref()
             .and_then(|r| r.runtime.as_ref())
             .map(|rt| rt.handle().clone())
     })
@@ -206,8 +205,10 @@ impl Reactor {
 /// hook is done when the watcher's close callback has run (`closed`); libuv
 /// runs the idler's, closed first, in the same pass.
 unsafe extern "C" fn stop(done: sys::napi_async_cleanup_hook_handle, _: *mut c_void) {
+    // Nothing sets it up again on a dying thread.
+    STARTS_LEFT.with(|s| s.set(0));
     match REACTOR.with(|cell| cell.borrow_mut().take()) {
-        Some(Some(reactor)) => unsafe {
+        Some(reactor) => unsafe {
             uv_close(reactor.idler, free_handle);
             // A handle's first field is its `data` pointer, ours to use.
             *reactor
@@ -217,17 +218,12 @@ unsafe extern "C" fn stop(done: sys::napi_async_cleanup_hook_handle, _: *mut c_v
             drop(reactor);
             // Calls still waiting for a turn go the way of every other
             // pending call at teardown: to the (closing) runtime.
-            for (parked, job) in DEFERRED.with(|d| std::mem::take(&mut *d.borrow_mut())) {
-                parked.spawn(job);
-            }
+            spawn_deferred();
         },
-        _ => unsafe {
+        None => unsafe {
             sys::napi_remove_async_cleanup_hook(done);
         },
     }
-    // Nothing sets it up again on a dying thread.
-    REACTOR.with(|cell| *cell.borrow_mut() = Some(None));
-    FAILED_STARTS.with(|f| f.set(u8::MAX));
 }
 
 /// The watcher is closed: free it, and let Node finish the teardown.
@@ -247,11 +243,11 @@ unsafe extern "C" fn closed(watcher: *mut c_void) {
 unsafe extern "C" fn on_readable(_: *mut UvPoll, _status: c_int, _events: c_int) {
     TURNING.with(|t| t.set(true));
     REACTOR.with(|cell| {
-        if let Some(Some(Reactor {
+        if let Some(Reactor {
             runtime: Some(runtime),
             watchdog: Some(watchdog),
             ..
-        })) = cell.borrow().as_ref()
+        }) = cell.borrow().as_ref()
         {
             // `yield_now` defers its own wake-up, so the scheduler polls the
             // driver with a zero timeout before the future completes.
@@ -259,9 +255,7 @@ unsafe extern "C" fn on_readable(_: *mut UvPoll, _status: c_int, _events: c_int)
             watchdog.turned();
         }
     });
-    poll_ready(TURN_BUDGET);
-    TURNING.with(|t| t.set(false));
-    unsafe { watch_deferred() };
+    unsafe { finish_turn() };
 }
 
 /// The loop's next iteration, while calls wait in `DEFERRED`: poll them
@@ -269,6 +263,12 @@ unsafe extern "C" fn on_readable(_: *mut UvPoll, _status: c_int, _events: c_int)
 unsafe extern "C" fn on_idle(_: *mut UvIdle) {
     TURNING.with(|t| t.set(true));
     resume_deferred();
+    unsafe { finish_turn() };
+}
+
+/// Polls what the turn woke within its budget, ends the turn, and watches
+/// for the calls left over.
+unsafe fn finish_turn() {
     poll_ready(TURN_BUDGET);
     TURNING.with(|t| t.set(false));
     unsafe { watch_deferred() };
@@ -286,23 +286,32 @@ fn resume_deferred() {
 /// loop).
 unsafe fn watch_deferred() {
     let waiting = DEFERRED.with(|d| !d.borrow().is_empty());
-    REACTOR.with(|cell| {
-        if let Some(Some(reactor)) = cell.borrow().as_ref() {
-            unsafe {
-                if waiting {
-                    // (Starting a started handle does nothing.)
-                    uv_idle_start(reactor.idler, on_idle);
-                } else {
-                    uv_idle_stop(reactor.idler);
-                }
-            }
-        } else if waiting {
-            // No loop to come back to: tokio polls them.
-            for (parked, job) in DEFERRED.with(|d| std::mem::take(&mut *d.borrow_mut())) {
-                parked.spawn(job);
+    let watched = REACTOR.with(|cell| {
+        let slot = cell.borrow();
+        let Some(reactor) = slot.as_ref() else {
+            return false;
+        };
+        unsafe {
+            if waiting {
+                // (Starting a started handle does nothing.)
+                uv_idle_start(reactor.idler, on_idle);
+            } else {
+                uv_idle_stop(reactor.idler);
             }
         }
+        true
     });
+    if waiting && !watched {
+        // No loop to come back to: tokio polls them.
+        spawn_deferred();
+    }
+}
+
+/// Hands every call waiting for the next iteration to tokio.
+fn spawn_deferred() {
+    for (parked, job) in DEFERRED.with(|d| std::mem::take(&mut *d.borrow_mut())) {
+        parked.spawn(job);
+    }
 }
 
 /// Polls the calls woken during the turn, on this thread, for up to
@@ -318,19 +327,14 @@ fn poll_ready(budget: Duration) {
             break;
         }
         let mut calls = ready.into_iter();
-        for (parked, job) in calls.by_ref() {
+        let spent = calls.by_ref().any(|(parked, job)| {
             parked.poll_here(job);
-            if started.elapsed() >= budget {
-                break;
-            }
-        }
-        let rest: Vec<_> = calls.collect();
-        if !rest.is_empty() || started.elapsed() >= budget {
-            DEFERRED.with(|d| {
-                let mut deferred = d.borrow_mut();
-                deferred.extend(rest);
-                deferred.extend(READY.with(|r| std::mem::take(&mut *r.borrow_mut())));
-            });
+            started.elapsed() >= budget
+        });
+        if spent {
+            // The rest of this round, then what it woke, in that order.
+            let woken = READY.with(|r| std::mem::take(&mut *r.borrow_mut()));
+            DEFERRED.with(|d| d.borrow_mut().extend(calls.chain(woken)));
             break;
         }
     }

@@ -15,7 +15,7 @@ use std::ffi::{c_int, c_short, c_uint, c_void};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::runtime::Runtime;
 
@@ -131,9 +131,27 @@ fn watch(shared: &Shared) {
     }
 }
 
-/// Waits until `fd` is readable (if given) or `timeout` passes (if given);
-/// false once the watchdog is to stop.
+/// Waits until `fd` is readable (if given) or `timeout` has passed (if
+/// given); false once the watchdog is to stop.
 fn wait(shared: &Shared, fd: Option<c_int>, timeout: Option<Duration>) -> bool {
+    let deadline = timeout.map(|t| Instant::now() + t);
+    loop {
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        poll_once(shared, fd, left);
+        if shared.stop.load(Ordering::Acquire) {
+            return false;
+        }
+        // A timeout is waited out in full: a signal may end poll(2) early
+        // (EINTR), and a short tick would take replies from a JS thread
+        // that is not busy. (After a wait for events the caller looks.)
+        if !deadline.is_some_and(|d| Instant::now() < d) {
+            return true;
+        }
+    }
+}
+
+/// One poll(2) on the stop descriptor and `fd`, for at most `timeout`.
+fn poll_once(shared: &Shared, fd: Option<c_int>, timeout: Option<Duration>) {
     let mut fds = [
         PollFd {
             fd: shared.stop_fd,
@@ -146,12 +164,10 @@ fn wait(shared: &Shared, fd: Option<c_int>, timeout: Option<Duration>) -> bool {
             revents: 0,
         },
     ];
-    let timeout = timeout.map_or(-1, |t| t.as_millis() as c_int);
-    // SAFETY: two valid entries; a negative fd is ignored by poll(2). An
-    // interrupted poll (EINTR) returns early, which every caller tolerates:
-    // the loop looks again.
+    // (Rounded up, so that a wait never ends before its deadline.)
+    let timeout = timeout.map_or(-1, |t| t.as_micros().div_ceil(1000) as c_int);
+    // SAFETY: two valid entries; a negative fd is ignored by poll(2).
     unsafe { poll(fds.as_mut_ptr(), fds.len() as u64, timeout) };
-    !shared.stop.load(Ordering::Acquire)
 }
 
 fn readable(fd: c_int) -> bool {
