@@ -65,7 +65,9 @@ test('SIGTERM in the middle of 200 inserts: exit 0, every acknowledged insert on
   const lines = result.lines
   // Two installs, one listener for each signal.
   expect(lines[0]).toBe('listeners 0 1 1')
-  expect(lines).not.toContain('all-done')
+  // The hooks ended the process: after its loop the child holds a 120 s
+  // timer, and runChild rejects if it is still alive after 60 s. Its loop may
+  // have finished first ('all-done'): refused ids go fast while close() waits.
   const signalAt = lines.indexOf('sigterm')
   expect(signalAt).toBeGreaterThan(0)
   const acked = lines.filter((l) => l.startsWith('ack ')).map((l) => Number(l.slice(4)))
