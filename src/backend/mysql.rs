@@ -76,16 +76,11 @@ impl Driver for MySql {
         Ok(())
     }
 
-    fn simple<'c>(
-        conn: &'c mut MySqlConnection,
-        sql: &'c str,
-    ) -> impl std::future::Future<Output = DbResult<()>> + Send + 'c {
-        async move {
-            sqlx::Executor::execute(&mut *conn, sql)
-                .await
-                .map(|_| ())
-                .map_err(DbError::from)
-        }
+    async fn simple(conn: &mut MySqlConnection, sql: &str) -> DbResult<()> {
+        sqlx::Executor::execute(&mut *conn, sql)
+            .await
+            .map(|_| ())
+            .map_err(DbError::from)
     }
 
     fn is_statement_timeout(err: &DbError) -> bool {
@@ -97,7 +92,7 @@ impl Driver for MySql {
                 .contains("maximum statement execution time exceeded")
     }
 
-    fn add<'q>(args: &mut MySqlArguments, param: &'q Param) -> DbResult<()> {
+    fn add(args: &mut MySqlArguments, param: &Param) -> DbResult<()> {
         match param {
             Param::Null => args.add(None::<String>),
             Param::Bool(b) => args.add(*b),

@@ -101,16 +101,11 @@ impl Driver for Postgres {
         Ok(())
     }
 
-    fn simple<'c>(
-        conn: &'c mut PgConnection,
-        sql: &'c str,
-    ) -> impl std::future::Future<Output = DbResult<()>> + Send + 'c {
-        async move {
-            sqlx::Executor::execute(&mut *conn, sql)
-                .await
-                .map(|_| ())
-                .map_err(DbError::from)
-        }
+    async fn simple(conn: &mut PgConnection, sql: &str) -> DbResult<()> {
+        sqlx::Executor::execute(&mut *conn, sql)
+            .await
+            .map(|_| ())
+            .map_err(DbError::from)
     }
 
     fn is_statement_timeout(err: &DbError) -> bool {
@@ -152,7 +147,7 @@ impl Driver for Postgres {
         to_numbered(sql)
     }
 
-    fn add<'q>(args: &mut PgArguments, param: &'q Param) -> DbResult<()> {
+    fn add(args: &mut PgArguments, param: &Param) -> DbResult<()> {
         match param {
             Param::Null => args.add(UntypedNull),
             Param::Bool(b) => args.add(*b),
@@ -209,7 +204,7 @@ impl Driver for Postgres {
         ))
     }
 
-    fn arguments<'q>(params: &'q [Param], types: Option<&[PgTypeInfo]>) -> DbResult<PgArguments> {
+    fn arguments(params: &[Param], types: Option<&[PgTypeInfo]>) -> DbResult<PgArguments> {
         let mut args = PgArguments::default();
         let Some(types) = types else {
             for param in params {
@@ -339,12 +334,13 @@ fn decode_value(row: &PgRow, i: usize, ty: &PgTypeInfo) -> DbResult<Cell> {
         }
         // Anything else arrives in its binary form: hand over the bytes
         // rather than guessing at text.
-        _ => match row.try_get_unchecked::<&[u8], _>(i).map_err(get)? {
-            bytes => match std::str::from_utf8(bytes) {
+        _ => {
+            let bytes = row.try_get_unchecked::<&[u8], _>(i).map_err(get)?;
+            match std::str::from_utf8(bytes) {
                 Ok(s) if ty.name().eq_ignore_ascii_case("citext") => Cell::Text(s.to_owned()),
                 _ => Cell::Bytes(bytes.to_vec()),
-            },
-        },
+            }
+        }
     })
 }
 

@@ -44,7 +44,7 @@ pub fn signature(declared: &[PgTypeInfo]) -> String {
     declared
         .iter()
         .map(|t| {
-            if t.oid().map_or(true, |o| o.0 == 0) {
+            if t.oid().is_none_or(|o| o.0 == 0) {
                 "unknown".to_owned()
             } else {
                 t.name().to_ascii_lowercase()

@@ -102,16 +102,11 @@ impl Driver for Sqlite {
             .then(|| InlineConn::new(handle.as_raw_handle())))
     }
 
-    fn simple<'c>(
-        conn: &'c mut SqliteConnection,
-        sql: &'c str,
-    ) -> impl std::future::Future<Output = DbResult<()>> + Send + 'c {
-        async move {
-            sqlx::Executor::execute(&mut *conn, sql)
-                .await
-                .map(|_| ())
-                .map_err(DbError::from)
-        }
+    async fn simple(conn: &mut SqliteConnection, sql: &str) -> DbResult<()> {
+        sqlx::Executor::execute(&mut *conn, sql)
+            .await
+            .map(|_| ())
+            .map_err(DbError::from)
     }
 
     /// sqlx's worker thread reports a failed statement first and resets it
@@ -124,15 +119,11 @@ impl Driver for Sqlite {
     /// so its answer means the reset is done. (The reset takes
     /// microseconds; a worker that does not answer within the busy timeout
     /// is not trusted with another statement.)
-    fn settle_after_error(
-        conn: &mut SqliteConnection,
-    ) -> impl std::future::Future<Output = bool> + Send + '_ {
-        async move {
-            matches!(
-                tokio::time::timeout(BUSY_TIMEOUT, sqlx::Connection::ping(conn)).await,
-                Ok(Ok(()))
-            )
-        }
+    async fn settle_after_error(conn: &mut SqliteConnection) -> bool {
+        matches!(
+            tokio::time::timeout(BUSY_TIMEOUT, sqlx::Connection::ping(conn)).await,
+            Ok(Ok(()))
+        )
     }
 
     fn is_statement_timeout(err: &DbError) -> bool {

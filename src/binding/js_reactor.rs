@@ -27,34 +27,12 @@ use napi::sys;
 use tokio::runtime::{Handle, Runtime};
 
 use super::parked_call::{Job, ParkedCall};
+use super::reactor_epoll::{epoll_fds, new_epoll_fd};
 use super::reactor_watchdog::Watchdog;
-
-/// libuv's `uv_poll_t` and `uv_idle_t`, opaque: allocated with
-/// `uv_handle_size`.
-type UvPoll = c_void;
-type UvIdle = c_void;
-type UvPollCb = unsafe extern "C" fn(handle: *mut UvPoll, status: c_int, events: c_int);
-type UvIdleCb = unsafe extern "C" fn(handle: *mut UvIdle);
-type UvCloseCb = unsafe extern "C" fn(handle: *mut c_void);
-
-// libuv is part of Node: these resolve against the node binary when the
-// addon loads, as napi's functions do.
-extern "C" {
-    fn uv_handle_size(kind: c_int) -> usize;
-    fn uv_poll_init(event_loop: *mut c_void, handle: *mut UvPoll, fd: c_int) -> c_int;
-    fn uv_poll_start(handle: *mut UvPoll, events: c_int, cb: UvPollCb) -> c_int;
-    fn uv_idle_init(event_loop: *mut c_void, handle: *mut UvIdle) -> c_int;
-    fn uv_idle_start(handle: *mut UvIdle, cb: UvIdleCb) -> c_int;
-    fn uv_idle_stop(handle: *mut UvIdle) -> c_int;
-    fn uv_unref(handle: *mut c_void);
-    fn uv_close(handle: *mut c_void, cb: UvCloseCb);
-}
-
-/// `UV_IDLE` and `UV_POLL` in libuv's `uv_handle_type`.
-const UV_IDLE: c_int = 6;
-const UV_POLL: c_int = 8;
-/// `UV_READABLE` in libuv's `uv_poll_event`.
-const UV_READABLE: c_int = 1;
+use super::uv::{
+    alloc_handle, free_handle, uv_close, uv_idle_init, uv_idle_start, uv_idle_stop, uv_poll_init,
+    uv_poll_start, uv_unref, UvIdle, UvPoll, UV_IDLE, UV_POLL, UV_READABLE,
+};
 
 /// How long one turn may poll calls on the JS thread before it lets the
 /// event loop go round (timers, other I/O, settling what finished); the
@@ -338,66 +316,6 @@ fn poll_ready(budget: Duration) {
             break;
         }
     }
-}
-
-/// A libuv handle of `kind`, in words so that its pointers are aligned.
-/// The size is stored in the word before it, for `free_handle`.
-unsafe fn alloc_handle(kind: c_int) -> *mut c_void {
-    let words = unsafe { uv_handle_size(kind) }.div_ceil(8);
-    let mut block = vec![0u64; words + 1].into_boxed_slice();
-    block[0] = words as u64;
-    let block = Box::into_raw(block).cast::<u64>();
-    unsafe { block.add(1).cast() }
-}
-
-unsafe extern "C" fn free_handle(handle: *mut c_void) {
-    unsafe {
-        let block = handle.cast::<u64>().sub(1);
-        let words = *block as usize;
-        let block = std::ptr::slice_from_raw_parts_mut(block, words + 1);
-        drop(Box::from_raw(block));
-    }
-}
-
-/// The epoll descriptor the runtime just made. tokio keeps a duplicate of
-/// it, so every new one must watch the same descriptors; otherwise another
-/// thread made one meanwhile and the two cannot be told apart.
-fn new_epoll_fd(before: &[c_int]) -> Option<c_int> {
-    let new: Vec<c_int> = epoll_fds()
-        .into_iter()
-        .filter(|fd| !before.contains(fd))
-        .collect();
-    let watched = watched_fds(*new.first()?);
-    if watched.is_empty() || new.iter().any(|fd| watched_fds(*fd) != watched) {
-        return None;
-    }
-    new.first().copied()
-}
-
-/// The open epoll descriptors of this process.
-fn epoll_fds() -> Vec<c_int> {
-    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
-        return Vec::new();
-    };
-    dir.filter_map(|e| e.ok())
-        .filter(|e| {
-            std::fs::read_link(e.path())
-                .is_ok_and(|target| target.as_os_str() == "anon_inode:[eventpoll]")
-        })
-        .filter_map(|e| e.file_name().to_str()?.parse().ok())
-        .collect()
-}
-
-/// The descriptors an epoll instance watches (its `tfd:` lines), sorted.
-fn watched_fds(epoll: c_int) -> Vec<String> {
-    let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{epoll}")).unwrap_or_default();
-    let mut fds: Vec<String> = info
-        .lines()
-        .filter_map(|l| l.strip_prefix("tfd:"))
-        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
-        .collect();
-    fds.sort();
-    fds
 }
 
 #[cfg(test)]

@@ -144,7 +144,7 @@ fn wait(shared: &Shared, fd: Option<c_int>, timeout: Option<Duration>) -> bool {
         // A timeout is waited out in full: a signal may end poll(2) early
         // (EINTR), and a short tick would take replies from a JS thread
         // that is not busy. (After a wait for events the caller looks.)
-        if !deadline.is_some_and(|d| Instant::now() < d) {
+        if deadline.is_none_or(|d| Instant::now() >= d) {
             return true;
         }
     }

@@ -85,7 +85,7 @@ fn redact_password_params(text: &str) -> String {
         let value_start = i + found + "password=".len();
         out.push_str(&text[i..value_start]);
         let value_len = text[value_start..]
-            .find(|c: char| c == '&' || c == ' ' || c == ';' || c == '"' || c == '\'' || c == '\n')
+            .find(['&', ' ', ';', '"', '\'', '\n'])
             .unwrap_or(text.len() - value_start);
         if value_len > 0 {
             out.push_str(MASK);

@@ -165,7 +165,7 @@ impl DatabaseUrl {
         let host_param = parsed
             .query_pairs()
             .any(|(k, v)| k == "host" && !v.is_empty());
-        if parsed.host_str().map_or(true, str::is_empty) && !host_param {
+        if parsed.host_str().is_none_or(str::is_empty) && !host_param {
             return Err(DbError::invalid_url("the database URL has no host"));
         }
         if let Some(password) = parsed.password() {

@@ -8,6 +8,7 @@
 //!   [`SLOW_ROUND_TRIP`]), or the pool is saturated (every connection in use
 //!   and callers waiting) — then no ping is queued behind the callers;
 //! - `healthy` otherwise.
+//!
 //! A health check never fails: a down database is a report, not an error.
 
 pub mod concurrency;

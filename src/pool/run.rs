@@ -15,7 +15,7 @@ use crate::value::{Param, Rows};
 
 /// Runs a statement and decodes its rows. `first_only` stops after one row
 /// (queryOne) without decoding the rest.
-pub async fn fetch<DB: Driver, C>(
+pub async fn fetch<DB, C>(
     conn: &mut C,
     sql: &str,
     params: &[Param],
@@ -24,7 +24,7 @@ pub async fn fetch<DB: Driver, C>(
 ) -> DbResult<Rows>
 where
     C: Send,
-    DB: sqlx::Database<Connection = C>,
+    DB: Driver + sqlx::Database<Connection = C>,
     for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
     for<'c> &'c mut C: Executor<'c, Database = DB>,
 {
@@ -48,7 +48,7 @@ where
     Ok(rows)
 }
 
-pub async fn execute<DB: Driver, C>(
+pub async fn execute<DB, C>(
     conn: &mut C,
     sql: &str,
     params: &[Param],
@@ -56,7 +56,7 @@ pub async fn execute<DB: Driver, C>(
 ) -> DbResult<ExecuteResult>
 where
     C: Send,
-    DB: sqlx::Database<Connection = C>,
+    DB: Driver + sqlx::Database<Connection = C>,
     for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
     for<'c> &'c mut C: Executor<'c, Database = DB>,
 {
@@ -70,14 +70,14 @@ where
 /// arguments, typed as the backend wants them. When the types the server
 /// inferred for the cached statement do not fit these values, the backend's
 /// variant of the SQL is prepared and used instead.
-async fn bind<'s, 'q, DB: Driver, C>(
+async fn bind<'s, 'q, DB, C>(
     conn: &mut C,
     sql: &'s str,
     params: &'q [Param],
     persistent: bool,
 ) -> DbResult<(Cow<'s, str>, <DB as sqlx::Database>::Arguments<'q>)>
 where
-    DB: sqlx::Database<Connection = C>,
+    DB: Driver + sqlx::Database<Connection = C>,
 {
     check_param_count(sql, params)?;
     let sql = DB::sql(sql);
@@ -119,14 +119,14 @@ pub struct Statement {
 
 /// Runs statements in order on a connection already inside a transaction;
 /// the failing statement's index is named in the error.
-pub async fn execute_all<DB: Driver, C>(
+pub async fn execute_all<DB, C>(
     conn: &mut C,
     statements: &[Statement],
     persistent: bool,
 ) -> DbResult<Vec<ExecuteResult>>
 where
     C: Send,
-    DB: sqlx::Database<Connection = C>,
+    DB: Driver + sqlx::Database<Connection = C>,
     for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
     for<'c> &'c mut C: Executor<'c, Database = DB>,
 {
