@@ -13,7 +13,7 @@ pub type UvIdleCb = unsafe extern "C" fn(handle: *mut UvIdle);
 pub type UvCloseCb = unsafe extern "C" fn(handle: *mut c_void);
 
 extern "C" {
-    pub fn uv_handle_size(kind: c_int) -> usize;
+    fn uv_handle_size(kind: c_int) -> usize;
     pub fn uv_poll_init(event_loop: *mut c_void, handle: *mut UvPoll, fd: c_int) -> c_int;
     pub fn uv_poll_start(handle: *mut UvPoll, events: c_int, cb: UvPollCb) -> c_int;
     pub fn uv_idle_init(event_loop: *mut c_void, handle: *mut UvIdle) -> c_int;
@@ -45,8 +45,8 @@ pub unsafe fn alloc_handle(kind: c_int) -> *mut c_void {
 /// Frees a handle made by `alloc_handle`; also libuv's close callback.
 ///
 /// # Safety
-/// `handle` came from `alloc_handle` and libuv no longer uses it (closed,
-/// or never initialised).
+/// `handle` came from `alloc_handle`, was not freed already, and libuv no
+/// longer uses it (closed, or never initialised).
 pub unsafe extern "C" fn free_handle(handle: *mut c_void) {
     unsafe {
         let block = handle.cast::<u64>().sub(1);

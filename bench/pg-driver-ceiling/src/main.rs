@@ -1,7 +1,8 @@
 //! W1/W2's PostgreSQL point-select driven from Rust, without Node, through
 //! sqlx (one statement at a time per connection, as the addon runs it) and
 //! through tokio-postgres (calls on one client are pipelined: sent without
-//! waiting for the replies before them). It measures how far each driver
+//! waiting for the replies before them). Both spread their workers over
+//! the same fixed connections. It measures how far each driver
 //! can go on this host, next to pgbench, to tell the cost of Node and the
 //! addon apart from the cost of the driver's protocol use.
 //!
@@ -81,16 +82,26 @@ async fn with_tokio_postgres(
 }
 
 async fn with_sqlx(url: &str, connections: usize, in_flight: usize, queries: usize) -> f64 {
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(connections as u32)
-        .min_connections(connections as u32)
-        .connect(url)
-        .await
-        .expect("connect");
-    drive(in_flight, queries, move |_, id| {
-        let pool = pool.clone();
+    use sqlx::Connection;
+    // Plain connections rather than sqlx's own pool, which pings a
+    // connection each time it lends it and each time it takes it back
+    // (three round trips per query); the addon has its own pool and pings
+    // only connections that sat idle. Worker w uses connection
+    // w % connections, one statement at a time, as the tokio-postgres side
+    // spreads its workers.
+    let mut conns = Vec::new();
+    for _ in 0..connections {
+        let conn = sqlx::PgConnection::connect(url).await.expect("connect");
+        conns.push(Arc::new(tokio::sync::Mutex::new(conn)));
+    }
+    drive(in_flight, queries, move |worker, id| {
+        let conn = conns[worker % connections].clone();
         async move {
-            let row = sqlx::query(SELECT).bind(id).fetch_optional(&pool).await;
+            let mut conn = conn.lock().await;
+            let row = sqlx::query(SELECT)
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await;
             row.expect("query").is_some()
         }
     })
