@@ -75,7 +75,9 @@ test('SIGTERM in the middle of 200 inserts: exit 0, every acknowledged insert on
   // Nothing failed before the signal; afterwards new work is refused with POOL_CLOSED.
   expect(lines.slice(0, signalAt).filter((l) => l.startsWith('reject '))).toEqual([])
   for (const line of rejected) expect(line).toMatch(/^reject \d+ POOL_CLOSED$/)
-  expect(rejected.length).toBeGreaterThan(0)
+  // A call made once close() began was refused (the workers' own refusals
+  // depend on timing: all four may be mid-transaction when the exit comes).
+  expect(lines).toContain('late POOL_CLOSED')
   // Mid-way: the signal stopped the run.
   expect(acked.length).toBeGreaterThanOrEqual(40)
   expect(acked.length).toBeLessThan(200)
