@@ -19,7 +19,6 @@ use super::deadline::Deadline;
 use super::gauges::{InUseGuard, WaitingGuard};
 use super::lease::{Held, Lease, Slot};
 use super::shared::Shared;
-use super::sockets::InRuntime;
 use crate::backend::{ConnectOptionsOf, Driver};
 use crate::config::options::PoolConfig;
 use crate::error::{DbError, DbResult, ErrorCode};
@@ -57,7 +56,7 @@ struct Idle<DB: Driver> {
 pub struct PoolCore<DB: Driver> {
     pub config: Arc<PoolConfig>,
     pub shared: Arc<Shared>,
-    connect_options: ConnectOptionsOf<DB>,
+    pub(super) connect_options: ConnectOptionsOf<DB>,
     semaphore: Arc<Semaphore>,
     /// A stack: the most recently returned connection is lent first, so the
     /// surplus ones stay idle long enough to be reaped.
@@ -68,11 +67,11 @@ pub struct PoolCore<DB: Driver> {
     lent: Mutex<Vec<Weak<Slot<DB>>>>,
     /// SQLite: connections open one at a time, so several first connections
     /// to a fresh file do not race to switch it to WAL ("database is locked").
-    open_one_at_a_time: tokio::sync::Mutex<()>,
+    pub(super) open_one_at_a_time: tokio::sync::Mutex<()>,
     /// Open connections plus those being opened.
-    size: AtomicU32,
+    pub(super) size: AtomicU32,
     /// Connections being opened right now.
-    opening: AtomicU32,
+    pub(super) opening: AtomicU32,
 }
 
 impl<DB: Driver> PoolCore<DB> {
@@ -215,59 +214,6 @@ impl<DB: Driver> PoolCore<DB> {
         )
     }
 
-    /// Opens one connection, counted in `size` from the start so concurrent
-    /// openers cannot overshoot.
-    async fn open(&self) -> DbResult<Live<DB>> {
-        self.size.fetch_add(1, Ordering::AcqRel);
-        self.opening.fetch_add(1, Ordering::AcqRel);
-        // Should this future be dropped mid-connect, the reservation goes too.
-        let reservation = SizeReservation(&self.size, &self.opening);
-        let started = Instant::now();
-        let opened = tokio::time::timeout(self.config.connect_timeout, async {
-            let _serial = match DB::KIND {
-                crate::config::url::BackendKind::Sqlite => {
-                    Some(self.open_one_at_a_time.lock().await)
-                }
-                _ => None,
-            };
-            let connecting = DB::Connection::connect_with(&self.connect_options);
-            let mut raw = InRuntime::new(self.shared.sockets.as_ref(), connecting)
-                .await
-                .map_err(connect_error)?;
-            let deadline = Arc::new(Deadline::default());
-            let local = DB::prepare(&mut raw, &self.config, deadline.clone()).await?;
-            Ok::<_, DbError>(Live {
-                local,
-                raw,
-                created_at: Instant::now(),
-                deadline,
-            })
-        })
-        .await;
-        reservation.keep();
-        match opened {
-            Ok(Ok(live)) => {
-                self.shared.metrics.connect_time.record(started.elapsed());
-                Metrics::count(&self.shared.metrics.connections_created);
-                Ok(live)
-            }
-            Ok(Err(e)) => {
-                self.size.fetch_sub(1, Ordering::AcqRel);
-                Err(e)
-            }
-            Err(_) => {
-                self.size.fetch_sub(1, Ordering::AcqRel);
-                Err(DbError::new(
-                    ErrorCode::ConnectionFailed,
-                    format!(
-                        "could not connect within {} ms (connectTimeoutMs)",
-                        self.config.connect_timeout.as_millis()
-                    ),
-                ))
-            }
-        }
-    }
-
     fn past_lifetime(&self, live: &Live<DB>) -> bool {
         self.config
             .max_lifetime
@@ -400,31 +346,6 @@ impl<DB: Driver> PoolCore<DB> {
     }
 }
 
-fn connect_error(e: sqlx::Error) -> DbError {
-    let cause = e.to_string();
-    let err = match e {
-        sqlx::Error::Database(db) => {
-            let mut err = DbError::new(
-                ErrorCode::ConnectionFailed,
-                format!("could not connect: {}", db.message()),
-            );
-            err.sql_state = db.code().map(|c| c.into_owned());
-            err
-        }
-        other => {
-            let err = DbError::from_sqlx(other);
-            match err.code {
-                ErrorCode::InvalidUrl | ErrorCode::ConnectionFailed => err,
-                _ => DbError {
-                    code: ErrorCode::ConnectionFailed,
-                    ..err
-                },
-            }
-        }
-    };
-    err.with_cause(cause)
-}
-
 /// Upkeep runs as often as the shortest timeout needs, holding only a weak
 /// reference: a dropped or closed pool ends it, and it never keeps Node alive
 /// (tokio timers are not libuv handles).
@@ -447,27 +368,6 @@ fn spawn_upkeep<DB: Driver>(core: &Arc<PoolCore<DB>>) {
             core.fill_to_min().await;
         }
     });
-}
-
-/// A connection being opened: counted in `size` (so max holds) and in
-/// `opening` (so status reports only open ones). Dropped unkept (a cancelled
-/// connect), it takes both counts back.
-struct SizeReservation<'a>(&'a AtomicU32, &'a AtomicU32);
-
-impl SizeReservation<'_> {
-    /// The attempt finished: it is no longer opening; `size` is settled by
-    /// the caller (kept on success, given back on failure).
-    fn keep(self) {
-        self.1.fetch_sub(1, Ordering::AcqRel);
-        std::mem::forget(self);
-    }
-}
-
-impl Drop for SizeReservation<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
-        self.1.fetch_sub(1, Ordering::AcqRel);
-    }
 }
 
 /// An idle connection being validated; closed if the acquire is dropped.
