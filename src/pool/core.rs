@@ -24,6 +24,9 @@ use crate::config::options::PoolConfig;
 use crate::error::{DbError, DbResult, ErrorCode};
 use crate::metrics::Metrics;
 
+/// Opening one connection (`PoolCore::open`).
+mod connect;
+
 /// An idle connection older than this is pinged before it is lent, so a
 /// connection that died while idle (server restart, firewall) is replaced
 /// instead of failing the caller's query. Busy connections skip the ping.
@@ -56,7 +59,7 @@ struct Idle<DB: Driver> {
 pub struct PoolCore<DB: Driver> {
     pub config: Arc<PoolConfig>,
     pub shared: Arc<Shared>,
-    pub(super) connect_options: ConnectOptionsOf<DB>,
+    connect_options: ConnectOptionsOf<DB>,
     semaphore: Arc<Semaphore>,
     /// A stack: the most recently returned connection is lent first, so the
     /// surplus ones stay idle long enough to be reaped.
@@ -67,11 +70,11 @@ pub struct PoolCore<DB: Driver> {
     lent: Mutex<Vec<Weak<Slot<DB>>>>,
     /// SQLite: connections open one at a time, so several first connections
     /// to a fresh file do not race to switch it to WAL ("database is locked").
-    pub(super) open_one_at_a_time: tokio::sync::Mutex<()>,
+    open_one_at_a_time: tokio::sync::Mutex<()>,
     /// Open connections plus those being opened.
-    pub(super) size: AtomicU32,
+    size: AtomicU32,
     /// Connections being opened right now.
-    pub(super) opening: AtomicU32,
+    opening: AtomicU32,
 }
 
 impl<DB: Driver> PoolCore<DB> {
@@ -93,11 +96,12 @@ impl<DB: Driver> PoolCore<DB> {
         Ok(core)
     }
 
-    /// Open connections (idle or lent), not counting those being opened.
+    /// `BEGIN` as this pool's transactions start it.
     pub fn begin_sql(&self) -> &str {
         &self.begin_sql
     }
 
+    /// Open connections (idle or lent), not counting those being opened.
     pub fn size(&self) -> u32 {
         self.size
             .load(Ordering::Acquire)

@@ -7,7 +7,6 @@
 
 pub mod background;
 mod column_names;
-mod connect;
 pub mod core;
 pub mod deadline;
 pub mod gauges;

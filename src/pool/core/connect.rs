@@ -1,7 +1,9 @@
-//! Opening one connection for the pool: counted in `size` from the start
-//! (so concurrent openers cannot overshoot `maxConnections`), bounded by
+//! Opening one connection for the pool, by a caller that holds a permit
+//! (the permits bound `maxConnections`): counted in `size` from the start,
+//! so that the `minConnections` fill and reaping see it, bounded by
 //! `connectTimeoutMs`, registered with the runtime that watches server
-//! sockets, and prepared by the backend; failures become coded errors.
+//! sockets (when there is one), and prepared by the backend; failures
+//! become coded errors.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -9,16 +11,16 @@ use std::time::Instant;
 
 use sqlx::Connection;
 
-use super::core::{Live, PoolCore};
-use super::deadline::Deadline;
-use super::sockets::InRuntime;
+use super::{Live, PoolCore};
 use crate::backend::Driver;
 use crate::error::{DbError, DbResult, ErrorCode};
 use crate::metrics::Metrics;
+use crate::pool::deadline::Deadline;
+use crate::pool::sockets::InRuntime;
 
 impl<DB: Driver> PoolCore<DB> {
-    /// Opens one connection, counted in `size` from the start so concurrent
-    /// openers cannot overshoot.
+    /// Opens one connection, counted in `size` from the start (see the
+    /// module's doc).
     pub(super) async fn open(&self) -> DbResult<Live<DB>> {
         self.size.fetch_add(1, Ordering::AcqRel);
         self.opening.fetch_add(1, Ordering::AcqRel);
@@ -98,8 +100,9 @@ fn connect_error(e: sqlx::Error) -> DbError {
     err.with_cause(cause)
 }
 
-/// A connection being opened: counted in `size` (so max holds) and in
-/// `opening` (so status reports only open ones). Dropped unkept (a cancelled
+/// A connection being opened: counted in `size` (so the `minConnections`
+/// fill does not open it twice) and in `opening` (so status reports only
+/// open ones). Dropped unkept (a cancelled
 /// connect), it takes both counts back.
 struct SizeReservation<'a>(&'a AtomicU32, &'a AtomicU32);
 
