@@ -27,6 +27,19 @@ pub mod sqlite_inline;
 
 pub type ConnectOptionsOf<DB> = <<DB as Database>::Connection as sqlx::Connection>::Options;
 
+/// What every backend's `Driver::simple` does: runs `sql` once, without
+/// preparing it, and drops its result.
+/// (A plain function, not `async`: an async body generic over the executor
+/// trips the compiler's `Send` check on the callers' futures.)
+fn run_unprepared<'c, E: sqlx::Executor<'c>>(
+    conn: E,
+    sql: &'c str,
+) -> impl Future<Output = DbResult<()>> + Send + 'c {
+    use futures_util::FutureExt;
+    conn.execute(sql)
+        .map(|done| done.map(|_| ()).map_err(DbError::from))
+}
+
 pub trait Driver: Database + HasStatementCache {
     const KIND: BackendKind;
 

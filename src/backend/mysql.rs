@@ -77,10 +77,7 @@ impl Driver for MySql {
     }
 
     async fn simple(conn: &mut MySqlConnection, sql: &str) -> DbResult<()> {
-        sqlx::Executor::execute(&mut *conn, sql)
-            .await
-            .map(|_| ())
-            .map_err(DbError::from)
+        super::run_unprepared(conn, sql).await
     }
 
     fn is_statement_timeout(err: &DbError) -> bool {

@@ -102,10 +102,7 @@ impl Driver for Postgres {
     }
 
     async fn simple(conn: &mut PgConnection, sql: &str) -> DbResult<()> {
-        sqlx::Executor::execute(&mut *conn, sql)
-            .await
-            .map(|_| ())
-            .map_err(DbError::from)
+        super::run_unprepared(conn, sql).await
     }
 
     fn is_statement_timeout(err: &DbError) -> bool {

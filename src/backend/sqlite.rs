@@ -103,10 +103,7 @@ impl Driver for Sqlite {
     }
 
     async fn simple(conn: &mut SqliteConnection, sql: &str) -> DbResult<()> {
-        sqlx::Executor::execute(&mut *conn, sql)
-            .await
-            .map(|_| ())
-            .map_err(DbError::from)
+        super::run_unprepared(conn, sql).await
     }
 
     /// sqlx's worker thread reports a failed statement first and resets it
