@@ -436,6 +436,15 @@ export interface PoolOptions {
    * your own writes. Default from `DATABASE_REPLICA_URLS` (comma-separated).
    */
   readReplicaUrls?: Array<string>
+  /**
+   * PostgreSQL: statements outside transactions share two connections,
+   * several in flight on each, as postgres.js sends them; about twice the
+   * throughput under concurrency, but a slow statement delays those
+   * queued behind it. Needs `maxConnections` ≥ 3 (two are taken for this)
+   * and a plain connection (a server on this host, or `sslmode=disable`).
+   * Default false.
+   */
+  pipelining?: boolean
 }
 
 /** A snapshot of the pool, taken synchronously. */

@@ -112,24 +112,30 @@ impl DbError {
         self
     }
 
+    /// An error the server sent: its SQLSTATE decides the code.
+    pub fn from_server(state: Option<String>, message: &str, constraint: Option<&str>) -> Self {
+        // The server ending the session (shutdown, restart, a killed
+        // backend) is a broken connection, not a refused statement.
+        let code = if state.as_deref().is_some_and(is_disconnect_state) {
+            ErrorCode::ConnectionFailed
+        } else {
+            ErrorCode::QueryFailed
+        };
+        let mut e = DbError::new(code, message);
+        e.sql_state = state;
+        e.constraint = constraint.map(str::to_owned);
+        e
+    }
+
     /// Maps a driver error to the contract's codes. Pool exhaustion is not
     /// handled here: only the pool knows the figures its message must carry.
     pub fn from_sqlx(err: sqlx::Error) -> Self {
         match err {
-            sqlx::Error::Database(db) => {
-                let state = db.code().map(|c| c.into_owned());
-                // The server ending the session (shutdown, restart, a killed
-                // backend) is a broken connection, not a refused statement.
-                let code = if state.as_deref().is_some_and(is_disconnect_state) {
-                    ErrorCode::ConnectionFailed
-                } else {
-                    ErrorCode::QueryFailed
-                };
-                let mut e = DbError::new(code, db.message());
-                e.sql_state = state;
-                e.constraint = db.constraint().map(str::to_owned);
-                e
-            }
+            sqlx::Error::Database(db) => DbError::from_server(
+                db.code().map(|c| c.into_owned()),
+                db.message(),
+                db.constraint(),
+            ),
             sqlx::Error::PoolClosed => DbError::pool_closed(),
             sqlx::Error::PoolTimedOut => DbError::new(
                 ErrorCode::PoolTimeout,

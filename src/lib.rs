@@ -11,6 +11,7 @@ pub mod config;
 pub mod error;
 pub mod health;
 pub mod metrics;
+pub mod pipeline;
 pub mod pool;
 #[cfg(test)]
 mod proptests;

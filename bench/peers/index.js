@@ -8,7 +8,7 @@ const ours = require('./ours.js')
 
 const peers = {
   sqlite: () => [ours('sqlite'), require('./better-sqlite3.js')(), require('./sqlite3.js')(), require('./prisma.js')('sqlite')],
-  postgres: () => [ours('postgres'), require('./pg.js')(), require('./postgres.js')(), require('./prisma.js')('postgres'), ...require('./scale.js')()],
+  postgres: () => [ours('postgres'), ours('postgres', { leased: true }), require('./pg.js')(), require('./postgres.js')(), require('./prisma.js')('postgres'), ...require('./scale.js')()],
   mysql: () => [ours('mysql'), require('./mysql2.js')()],
 }
 

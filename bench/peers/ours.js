@@ -10,18 +10,22 @@ const URLS = {
   mysql: () => urls.mysql,
 }
 
-module.exports = (backend) => {
+// On PostgreSQL `ours` pipelines (`pipelining: true`); `leased` is the
+// same package with each statement on a connection of its own, the
+// default, shown beside it as a peer.
+module.exports = (backend, { leased = false } = {}) => {
+  const pipelining = backend === 'postgres' && !leased
   const q = backend === 'mysql' ? '`' : '"'
   const selectSql = `SELECT * FROM ${q}${READ_TABLE}${q} WHERE ${q}id${q} = ?`
   const insert = insertSql(backend, WRITE_TABLE)
   let pool
   return {
-    name: 'shopify-db-pool',
+    name: leased ? 'shopify-db-pool (leased)' : 'shopify-db-pool',
     backend,
-    ours: true,
+    ours: !leased,
     async setup() {
       const { Pool } = loadOurs().mod
-      pool = new Pool({ url: URLS[backend](), maxConnections: POOL_SIZE })
+      pool = new Pool({ url: URLS[backend](), maxConnections: POOL_SIZE, pipelining })
       await pool.connect()
     },
     pointSelect: (id) => pool.queryOne(selectSql, [id]),

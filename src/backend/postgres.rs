@@ -58,7 +58,7 @@ pub fn connect_options(config: &PoolConfig) -> DbResult<PgConnectOptions> {
 
 /// Whether the URL's query says anything about TLS (`sslrootcert`,
 /// `sslmode`...): then sqlx's own reading of it stands.
-fn names_tls(url: &str) -> bool {
+pub(crate) fn names_tls(url: &str) -> bool {
     url::Url::parse(url).is_ok_and(|u| u.query_pairs().any(|(k, _)| k.starts_with("ssl")))
 }
 
@@ -348,7 +348,7 @@ fn is_textual(name: &str) -> bool {
     )
 }
 
-fn json_array<T: serde::Serialize>(values: Vec<T>) -> Cell {
+pub(crate) fn json_array<T: serde::Serialize>(values: Vec<T>) -> Cell {
     Cell::Json(serde_json::to_value(values).unwrap_or(serde_json::Value::Null))
 }
 

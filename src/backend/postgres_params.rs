@@ -88,24 +88,61 @@ impl<'q> sqlx::Encode<'q, Postgres> for Wire {
 
 /// Encodes `param` as the server's type `ty` for parameter `index`.
 pub fn encode(param: &Param, ty: &PgTypeInfo, index: usize) -> DbResult<Wire> {
-    if matches!(param, Param::Null) {
-        return Ok(Wire {
-            ty: ty.clone(),
-            bytes: None,
-        });
-    }
-    let bytes = match ty.kind() {
-        PgTypeKind::Array(element) => encode_array(param, element, index)?,
-        PgTypeKind::Enum(_) => text_of(param, ty, index)?.into_bytes(),
-        _ => encode_scalar(param, ty, index)?,
-    };
     Ok(Wire {
         ty: ty.clone(),
-        bytes: Some(bytes),
+        bytes: encode_bytes(param, ty, index)?,
     })
 }
 
-fn refuse(param: &Param, ty: &PgTypeInfo, index: usize, why: &str) -> DbError {
+/// What encoding needs to know of a parameter's server type, whichever
+/// driver described it (sqlx's `PgTypeInfo`, tokio-postgres's `Type`).
+pub trait ServerType: Sized {
+    /// Spelled as sqlx does: built-in types upper-case (`INT4`), others as
+    /// declared (`citext`).
+    fn type_name(&self) -> std::borrow::Cow<'_, str>;
+    fn shape(&self) -> Shape<'_, Self>;
+    fn type_oid(&self) -> Option<u32>;
+}
+
+pub enum Shape<'a, T> {
+    Scalar,
+    Enum,
+    Array(&'a T),
+}
+
+impl ServerType for PgTypeInfo {
+    fn type_name(&self) -> std::borrow::Cow<'_, str> {
+        std::borrow::Cow::Borrowed(self.name())
+    }
+    fn shape(&self) -> Shape<'_, Self> {
+        match self.kind() {
+            PgTypeKind::Array(element) => Shape::Array(element),
+            PgTypeKind::Enum(_) => Shape::Enum,
+            _ => Shape::Scalar,
+        }
+    }
+    fn type_oid(&self) -> Option<u32> {
+        self.oid().map(|o| o.0)
+    }
+}
+
+/// `param` in the binary format of `ty`; `None` for NULL.
+pub fn encode_bytes<T: ServerType>(
+    param: &Param,
+    ty: &T,
+    index: usize,
+) -> DbResult<Option<Vec<u8>>> {
+    if matches!(param, Param::Null) {
+        return Ok(None);
+    }
+    Ok(Some(match ty.shape() {
+        Shape::Array(element) => encode_array(param, element, index)?,
+        Shape::Enum => text_of(param, ty, index)?.into_bytes(),
+        Shape::Scalar => encode_scalar(param, ty, index)?,
+    }))
+}
+
+fn refuse<T: ServerType>(param: &Param, ty: &T, index: usize, why: &str) -> DbError {
     let what = match param {
         Param::Null => "null",
         Param::Bool(_) => "a boolean",
@@ -117,14 +154,14 @@ fn refuse(param: &Param, ty: &PgTypeInfo, index: usize, why: &str) -> DbError {
     };
     DbError::invalid_argument(format!(
         "parameter {index} is {what}, which cannot be sent as PostgreSQL {}{}{why}",
-        ty.name().to_ascii_lowercase(),
+        ty.type_name().to_ascii_lowercase(),
         if why.is_empty() { "" } else { ": " }
     ))
 }
 
-fn encode_scalar(param: &Param, ty: &PgTypeInfo, index: usize) -> DbResult<Vec<u8>> {
+fn encode_scalar<T: ServerType>(param: &Param, ty: &T, index: usize) -> DbResult<Vec<u8>> {
     let fail = |why: &str| refuse(param, ty, index, why);
-    Ok(match ty.name() {
+    Ok(match &*ty.type_name() {
         "BOOL" => vec![match param {
             Param::Bool(b) => *b as u8,
             Param::Int(0) => 0,
@@ -195,15 +232,16 @@ fn encode_scalar(param: &Param, ty: &PgTypeInfo, index: usize) -> DbResult<Vec<u
     })
 }
 
-fn text_like(ty: &PgTypeInfo) -> bool {
+fn text_like<T: ServerType>(ty: &T) -> bool {
+    let name = ty.type_name();
     matches!(
-        ty.name(),
+        &*name,
         "TEXT" | "VARCHAR" | "BPCHAR" | "CHAR" | "NAME" | "UNKNOWN" | "XML"
-    ) || ty.name().eq_ignore_ascii_case("citext")
+    ) || name.eq_ignore_ascii_case("citext")
 }
 
 /// What a value means as text (how node-postgres would send it).
-fn text_of(param: &Param, ty: &PgTypeInfo, index: usize) -> DbResult<String> {
+fn text_of<T: ServerType>(param: &Param, ty: &T, index: usize) -> DbResult<String> {
     Ok(match param {
         Param::Text(s) | Param::Json(s) => s.clone(),
         Param::Int(i) => i.to_string(),
@@ -277,7 +315,7 @@ fn instant_ms(param: &Param) -> Option<i64> {
 }
 
 /// A JS array (sent as JSON) into a one-dimensional PostgreSQL array.
-fn encode_array(param: &Param, element: &PgTypeInfo, index: usize) -> DbResult<Vec<u8>> {
+fn encode_array<T: ServerType>(param: &Param, element: &T, index: usize) -> DbResult<Vec<u8>> {
     let items: Vec<Param> = match param {
         Param::Json(s) => match serde_json::from_str::<serde_json::Value>(s) {
             Ok(serde_json::Value::Array(items)) => items.into_iter().map(json_to_param).collect(),
@@ -300,8 +338,7 @@ fn encode_array(param: &Param, element: &PgTypeInfo, index: usize) -> DbResult<V
         }
     };
     let oid = element
-        .oid()
-        .map(|o| o.0)
+        .type_oid()
         .ok_or_else(|| refuse(param, element, index, "unknown element type"))?;
     let mut out = Vec::new();
     out.extend(1i32.to_be_bytes());
@@ -310,7 +347,7 @@ fn encode_array(param: &Param, element: &PgTypeInfo, index: usize) -> DbResult<V
     out.extend((items.len() as i32).to_be_bytes());
     out.extend(1i32.to_be_bytes());
     for item in &items {
-        match encode(item, element, index)?.bytes {
+        match encode_bytes(item, element, index)? {
             None => out.extend((-1i32).to_be_bytes()),
             Some(b) => {
                 out.extend((b.len() as i32).to_be_bytes());

@@ -52,6 +52,13 @@ pub struct PoolOptions {
     /// transaction go to a healthy one in turn; use `pool.primary` to read
     /// your own writes. Default from `DATABASE_REPLICA_URLS` (comma-separated).
     pub read_replica_urls: Option<Vec<String>>,
+    /// PostgreSQL: statements outside transactions share two connections,
+    /// several in flight on each, as postgres.js sends them; about twice the
+    /// throughput under concurrency, but a slow statement delays those
+    /// queued behind it. Needs `maxConnections` ≥ 3 (two are taken for this)
+    /// and a plain connection (a server on this host, or `sslmode=disable`).
+    /// Default false.
+    pub pipelining: Option<bool>,
 }
 
 /// Reads the constructor's options object field by field, so that a wrong
@@ -194,6 +201,7 @@ pub fn resolve_config(
         application_name: Some(r.application_name),
         pgbouncer: None,
         read_replica_urls: (!r.read_replica_urls.is_empty()).then_some(r.read_replica_urls),
+        pipelining: None,
     })
 }
 

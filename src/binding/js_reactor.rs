@@ -227,9 +227,9 @@ unsafe extern "C" fn on_readable(_: *mut UvPoll, _status: c_int, _events: c_int)
             ..
         }) = cell.borrow().as_ref()
         {
-            // `yield_now` defers its own wake-up, so the scheduler polls the
-            // driver with a zero timeout before the future completes.
-            runtime.block_on(tokio::task::yield_now());
+            // The driver polled without blocking, and the pipeline's
+            // connection tasks it woke run (see `sockets::turn`).
+            runtime.block_on(crate::pool::sockets::turn());
             watchdog.turned();
         }
     });

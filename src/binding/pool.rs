@@ -211,6 +211,7 @@ impl Pool {
             application_name: Some(c.application_name.clone()),
             pgbouncer: Some(c.pgbouncer),
             read_replica_urls: Some(c.read_replicas.iter().map(|r| r.shown.clone()).collect()),
+            pipelining: Some(c.pipelining),
         }
     }
 

@@ -126,7 +126,7 @@ fn watch(shared: &Shared) {
         }
         if shared.turns.load(Ordering::Relaxed) == turns && readable(shared.epoll) {
             // A whole tick with events waiting and no turn: JS is busy.
-            shared.runtime.block_on(tokio::task::yield_now());
+            shared.runtime.block_on(crate::pool::sockets::turn());
         }
     }
 }

@@ -64,7 +64,15 @@ pub struct PoolConfig {
     pub pgbouncer: bool,
     /// Read replicas: `query`/`queryOne` outside transactions go to them.
     pub read_replicas: Vec<ReplicaUrl>,
+    /// PostgreSQL: statements outside transactions share `PIPELINE_LANES`
+    /// connections, several in flight on each (see `pipeline`).
+    pub pipelining: bool,
 }
+
+/// The connections `pipelining` takes from `maxConnections`: two, so one
+/// slow statement does not hold every piped call, and the server's work
+/// spreads over two backends (four did no better on 2 cores).
+pub const PIPELINE_LANES: u32 = 2;
 
 /// A replica's URL, parsed, and as shown in reports (password masked).
 #[derive(Debug, Clone, PartialEq)]
@@ -76,6 +84,21 @@ pub struct ReplicaUrl {
 impl PoolConfig {
     pub fn backend(&self) -> BackendKind {
         self.url.backend
+    }
+
+    /// Connections kept for the pipeline (none without `pipelining`).
+    pub fn pipeline_lanes(&self) -> u32 {
+        if self.pipelining {
+            PIPELINE_LANES
+        } else {
+            0
+        }
+    }
+
+    /// Connections lent one caller at a time: `maxConnections` less the
+    /// pipeline's.
+    pub fn lease_connections(&self) -> u32 {
+        self.max_connections - self.pipeline_lanes()
     }
 
     /// The same options aimed at one replica: no replicas of its own and no
@@ -111,6 +134,7 @@ impl PoolConfig {
             "applicationName",
             "pgbouncer",
             "readReplicaUrls",
+            "pipelining",
         ];
         if let Some((key, _)) = raw.0.iter().find(|(k, _)| !KNOWN.contains(&k.as_str())) {
             return Err(DbError::invalid_argument(format!(
@@ -202,6 +226,10 @@ impl PoolConfig {
             None => prisma.pgbouncer,
         };
         let statement_cache = flag(raw, "statementCache")?.unwrap_or(!pgbouncer);
+        let pipelining = flag(raw, "pipelining")?.unwrap_or(false);
+        if pipelining {
+            check_pipelining(&url, max_connections, pgbouncer, statement_cache)?;
+        }
         let application_name = match raw.get("applicationName") {
             None => DEFAULT_APPLICATION_NAME.to_owned(),
             Some(RawValue::Text(s)) if !s.contains('\0') => s.clone(),
@@ -235,8 +263,39 @@ impl PoolConfig {
             url,
             url_text,
             read_replicas,
+            pipelining,
         })
     }
+}
+
+/// `pipelining` needs PostgreSQL, statements it may keep prepared on its
+/// connections (not PgBouncer's transaction mode), and a connection left
+/// for transactions besides its own.
+fn check_pipelining(
+    url: &DatabaseUrl,
+    max_connections: u32,
+    pgbouncer: bool,
+    statement_cache: bool,
+) -> DbResult<()> {
+    let refuse = |why: String| Err(DbError::invalid_argument(format!("pipelining: {why}")));
+    if url.backend != BackendKind::Postgres {
+        return refuse(format!(
+            "only PostgreSQL pipelines statements, not {}",
+            url.backend.as_str()
+        ));
+    }
+    if pgbouncer || !statement_cache {
+        return refuse(
+            "needs the statement cache (not pgbouncer=true, not statementCache: false)".into(),
+        );
+    }
+    if max_connections <= PIPELINE_LANES {
+        return refuse(format!(
+            "needs maxConnections of at least {}: {PIPELINE_LANES} shared connections and one for transactions",
+            PIPELINE_LANES + 1
+        ));
+    }
+    Ok(())
 }
 
 fn off_if_zero(ms: u64) -> Option<Duration> {

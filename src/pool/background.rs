@@ -50,6 +50,20 @@ pub(super) fn spawn(pool: &DbPool) {
             pool.replicas().probe_skipped().await;
         });
     }
+    if config.pipelining {
+        // Pipeline lanes idle or old past the limits close as leased
+        // connections do (`PoolCore`'s upkeep), checked as often.
+        let every = [config.idle_timeout, config.max_lifetime]
+            .into_iter()
+            .flatten()
+            .min()
+            .map(|t| (t / 4).clamp(Duration::from_millis(25), Duration::from_secs(30)));
+        if let Some(every) = every {
+            every_while_open(pool, every, |pool| async move {
+                pool.reap_pipeline();
+            });
+        }
+    }
     if let Some(every) = config.session_cleanup_interval {
         every_while_open(pool, every, |pool| async move {
             // A missing table is not an error worth more than a skipped run.

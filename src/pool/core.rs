@@ -81,7 +81,7 @@ impl<DB: Driver> PoolCore<DB> {
     pub fn new(config: Arc<PoolConfig>, shared: Arc<Shared>) -> DbResult<Arc<Self>> {
         let connect_options = DB::connect_options(&config)?.disable_statement_logging();
         let core = Arc::new(PoolCore {
-            semaphore: Arc::new(Semaphore::new(config.max_connections as usize)),
+            semaphore: Arc::new(Semaphore::new(config.lease_connections() as usize)),
             connect_options,
             idle: Mutex::new(Vec::new()),
             lent: Mutex::new(Vec::new()),
@@ -305,7 +305,7 @@ impl<DB: Driver> PoolCore<DB> {
         // and would otherwise run its statement after close() resolved.
         // Permits come back after the notification of a returned connection
         // (and without one when an acquire fails), so the wait also polls.
-        let max = self.config.max_connections as usize;
+        let max = self.config.lease_connections() as usize;
         let drained = tokio::time::timeout(timeout, async {
             loop {
                 let notified = self.shared.returned.notified();

@@ -26,7 +26,7 @@ use crate::value::Param;
 
 /// Extra time the client gives the server to enforce `statementTimeoutMs`
 /// itself (keeping the connection) before giving up on the connection.
-const BACKSTOP_GRACE: Duration = Duration::from_secs(2);
+pub const BACKSTOP_GRACE: Duration = Duration::from_secs(2);
 
 /// A lent connection with its place in the `inUse` count.
 pub struct Held<DB: Driver> {
@@ -183,35 +183,14 @@ impl<DB: Driver> Lease<DB> {
         let metrics = &self.core.shared.metrics;
         metrics.query_time.record(clock.0.elapsed());
         Metrics::count(&metrics.queries_total);
-        let limit_ms = self
-            .core
-            .config
-            .statement_timeout
-            .map_or(0, |t| t.as_millis());
-        let result = match outcome {
-            None => {
-                self.broken = true;
-                Err(DbError::new(
-                    ErrorCode::Timeout,
-                    // Given up on, not cancelled: a write may still have
-                    // been applied, and the caller must not assume either way.
-                    format!("the statement ran longer than statementTimeoutMs ({limit_ms} ms) and was given up on; its connection was closed, and whether a write in it took effect is unknown"),
-                ))
-            }
-            Some(Ok(v)) => Ok(v),
-            Some(Err(mut e)) => {
-                if DB::is_statement_timeout(&e) {
-                    e.message = format!(
-                        "the statement ran longer than statementTimeoutMs ({limit_ms} ms): {}",
-                        e.message
-                    );
-                    e.code = ErrorCode::Timeout;
-                } else if e.code == ErrorCode::ConnectionFailed {
-                    self.broken = true;
-                }
-                Err(e)
-            }
-        };
+        let (result, discard) = classify_outcome(
+            self.core.config.statement_timeout,
+            outcome,
+            DB::is_statement_timeout,
+        );
+        if discard {
+            self.broken = true;
+        }
         self.put_back();
         result
     }
@@ -300,6 +279,43 @@ impl<DB: Driver> Drop for Lease<DB> {
 }
 
 /// Runs `work`, giving up (`None`) after `limit`.
+/// Turns a statement's outcome into the contract's: a server-side
+/// statement timeout is `TIMEOUT` (the connection kept); a backstop timeout
+/// (`None`) is `TIMEOUT` too, and with a broken connection it says the
+/// connection is to be discarded (`true`).
+pub fn classify_outcome<T>(
+    statement_timeout: Option<Duration>,
+    outcome: Option<DbResult<T>>,
+    is_statement_timeout: fn(&DbError) -> bool,
+) -> (DbResult<T>, bool) {
+    let limit_ms = statement_timeout.map_or(0, |t| t.as_millis());
+    match outcome {
+        None => (
+            Err(DbError::new(
+                ErrorCode::Timeout,
+                // Given up on, not cancelled: a write may still have
+                // been applied, and the caller must not assume either way.
+                format!("the statement ran longer than statementTimeoutMs ({limit_ms} ms) and was given up on; its connection was closed, and whether a write in it took effect is unknown"),
+            )),
+            true,
+        ),
+        Some(Ok(v)) => (Ok(v), false),
+        Some(Err(mut e)) => {
+            if is_statement_timeout(&e) {
+                e.message = format!(
+                    "the statement ran longer than statementTimeoutMs ({limit_ms} ms): {}",
+                    e.message
+                );
+                e.code = ErrorCode::Timeout;
+                (Err(e), false)
+            } else {
+                let broken = e.code == ErrorCode::ConnectionFailed;
+                (Err(e), broken)
+            }
+        }
+    }
+}
+
 pub async fn backstop<T>(
     limit: Option<Duration>,
     work: impl Future<Output = DbResult<T>>,

@@ -15,7 +15,7 @@ pub mod lease;
 pub mod replicas;
 pub mod run;
 pub mod shared;
-mod sockets;
+pub(crate) mod sockets;
 pub mod status;
 pub mod transaction;
 
@@ -35,6 +35,7 @@ use crate::config::options::PoolConfig;
 use crate::config::url::{BackendKind, Target};
 use crate::error::{DbResult, ErrorCode};
 use crate::metrics::MetricsSnapshot;
+use crate::pipeline::{Piped, Pipeline};
 use crate::value::cell::ExecuteResult;
 use crate::value::{Param, Rows};
 use inline::Attempt;
@@ -129,6 +130,8 @@ macro_rules! pool_statement {
 struct PoolInner {
     config: Arc<PoolConfig>,
     core: AnyCore,
+    /// PostgreSQL with `pipelining`: where statements outside transactions go.
+    pipeline: Option<Pipeline>,
     shared: Arc<Shared>,
     replicas: Replicas,
 }
@@ -166,10 +169,12 @@ impl DbPool {
             BackendKind::MySql => AnyCore::MySql(PoolCore::new(config.clone(), shared.clone())?),
         };
         let replicas = Replicas::new(&config, sockets)?;
+        let pipeline = Pipeline::new(&config, shared.clone())?;
         let pool = DbPool {
             inner: Arc::new(PoolInner {
                 config,
                 core,
+                pipeline,
                 shared,
                 replicas,
             }),
@@ -229,6 +234,14 @@ impl DbPool {
         // so a snapshot never shows more connections than are open.
         let idle = idle.min(size);
         let in_use = (gauges.in_use() as u32).min(size - idle);
+        // Pipeline lanes are open connections too, in use while they carry
+        // a call.
+        let (lanes, busy) = self
+            .inner
+            .pipeline
+            .as_ref()
+            .map_or((0, 0), Pipeline::counts);
+        let (size, idle, in_use) = (size + lanes, idle + (lanes - busy), in_use + busy);
         PoolStatus {
             size,
             idle,
@@ -351,6 +364,11 @@ impl DbPool {
     }
 
     async fn query_here(&self, sql: &str, params: &[Param], first_only: bool) -> DbResult<Rows> {
+        if let Some(pipeline) = &self.inner.pipeline {
+            if let Piped::Done(done) = pipeline.query(sql, params, first_only).await {
+                return self.counted(std::future::ready(done)).await;
+            }
+        }
         let want = if first_only {
             Want::FirstRow
         } else {
@@ -367,6 +385,11 @@ impl DbPool {
     }
 
     pub async fn execute(&self, sql: &str, params: &[Param]) -> DbResult<ExecuteResult> {
+        if let Some(pipeline) = &self.inner.pipeline {
+            if let Piped::Done(done) = pipeline.execute(sql, params).await {
+                return self.counted(std::future::ready(done)).await;
+            }
+        }
         pool_statement!(
             self,
             sql,
@@ -417,7 +440,17 @@ impl DbPool {
     /// Closes idle connections above `minConnections` that are past
     /// `idleTimeoutMs` or `maxLifetimeMs` now, without waiting for upkeep.
     pub fn reap_idle(&self) -> usize {
-        with_core!(&self.inner.core, c => c.reap())
+        self.reap_pipeline() + with_core!(&self.inner.core, c => c.reap())
+    }
+
+    /// Closes pipeline lanes idle past `idleTimeoutMs` and retires those
+    /// past `maxLifetimeMs` (see `Pipeline::reap`).
+    fn reap_pipeline(&self) -> usize {
+        let config = &self.inner.config;
+        self.inner
+            .pipeline
+            .as_ref()
+            .map_or(0, |p| p.reap(config.idle_timeout, config.max_lifetime))
     }
 
     /// Stops new work at once, then waits (up to `timeout`) for lent
@@ -437,6 +470,12 @@ impl DbPool {
     }
 
     async fn close_here(&self, timeout: Duration) {
-        with_core!(&self.inner.core, c => c.close(timeout).await)
+        let pipeline = async {
+            if let Some(pipeline) = &self.inner.pipeline {
+                pipeline.close(timeout).await;
+            }
+        };
+        let leases = async { with_core!(&self.inner.core, c => c.close(timeout).await) };
+        futures_util::future::join(pipeline, leases).await;
     }
 }
