@@ -437,10 +437,10 @@ export interface PoolOptions {
    */
   readReplicaUrls?: Array<string>
   /**
-   * PostgreSQL: statements outside transactions share two connections,
+   * PostgreSQL: reads outside transactions share two connections,
    * several in flight on each, as postgres.js sends them; about twice the
-   * throughput under concurrency, but a slow statement delays those
-   * queued behind it. Needs `maxConnections` ≥ 3 (two are taken for this)
+   * throughput under concurrency, but a slow read delays those queued
+   * behind it. Needs `maxConnections` ≥ 3 (two are taken for this)
    * and a plain connection (a server on this host, or `sslmode=disable`).
    * Default false.
    */

@@ -1,9 +1,9 @@
 'use strict'
-// `pipelining: true` (PostgreSQL): statements outside transactions share two
+// `pipelining: true` (PostgreSQL): reads outside transactions share two
 // connections, several in flight on each. Each test pins one behaviour:
-// the same values as the leased path, errors with the same codes, session
-// statements kept off the shared connections, the connection cap, timeouts,
-// close(), and a lane whose backend was killed.
+// the same values as the leased path, errors with the same codes, writes
+// and session statements kept off the shared connections, the connection
+// cap, timeouts, close(), and a lane whose backend was killed.
 const { Pool, tableName, expectDbError, sleep, waitFor } = require('./helpers')
 
 const PG = process.env.TEST_POSTGRES_URL
@@ -111,13 +111,18 @@ pgTest('pipelining on PostgreSQL', () => {
     expect(await pool.queryOne('SELECT ? AS v', ['five'])).toEqual({ v: 'five' })
     const found = await pool.query(`SELECT shop FROM "${table}" WHERE uid = ? AND n = ANY(?)`, ['0b4f2a4e-6c1d-4a3e-9a55-9d1d6f1e2c3b', [7, 8]])
     expect(found).toEqual([{ shop: 'shop-a' }])
+    const typed = await pool.query(
+      `SELECT shop FROM "${table}" WHERE small = ? AND big = ? AND f = ? AND ok = ? AND amount = ? AND doc = ? AND bin = ? AND at = ? AND atz = ? AND day = ? AND mood = ?`,
+      [3, 2 ** 40, 1.5, true, '12345.6789', { a: [1, 'x'] }, Buffer.from([0, 1, 255]), new Date('2024-03-04T05:06:07.089Z'), '2024-03-04T05:06:07.089+02:00', '2024-03-04', 'busy'],
+    )
+    expect(typed).toEqual([{ shop: 'shop-a' }])
   })
 
-  test('errors carry the same codes, SQLSTATE and constraint', async () => {
-    const dup = await expectDbError(pool.execute(`INSERT INTO "${table}" (shop) VALUES (?)`, ['shop-a']), 'QUERY_FAILED')
-    expect(dup.sqlState).toBe('23505')
-    expect(dup.constraint).toBe(`${table}_shop_key`)
-    await expectDbError(pool.query('SELECT * FROM no_such_table_here'), 'QUERY_FAILED')
+  test('errors carry the same codes and SQLSTATE', async () => {
+    const zero = await expectDbError(pool.queryOne('SELECT 1 / (? - 1) AS x', [1]), 'QUERY_FAILED')
+    expect(zero.sqlState).toBe('22012')
+    const missing = await expectDbError(pool.query('SELECT * FROM no_such_table_here'), 'QUERY_FAILED')
+    expect(missing.sqlState).toBe('42P01')
     await expectDbError(pool.query(`SELECT * FROM "${table}" WHERE uid = ?`, ['not-a-uuid']), 'INVALID_ARGUMENT')
     await expectDbError(pool.query('SELECT ?::int AS a, ?::int AS b', [1]), 'INVALID_ARGUMENT')
     // The lanes still serve.
@@ -146,7 +151,17 @@ pgTest('pipelining on PostgreSQL', () => {
     await small.close()
   })
 
-  test('session statements and transactions stay off the shared connections', async () => {
+  test('writes, session statements and transactions stay off the shared connections', async () => {
+    const name = appName()
+    const writer = piped({ applicationName: name })
+    const result = await writer.execute(`INSERT INTO "${table}" (shop) VALUES (?) RETURNING id`, ['written'])
+    expect(result.rowsAffected).toBe(1)
+    // A write (and the read before it) opened no lane: one leased connection.
+    expect(writer.status().size).toBe(1)
+    expect((await writer.queryOne('SELECT 1 AS one')).one).toBe(1)
+    expect(writer.status().size).toBe(2)
+    await writer.close()
+
     const tx = await pool.begin()
     await tx.execute(`INSERT INTO "${table}" (shop) VALUES (?)`, ['uncommitted'])
     // A piped read does not see the open transaction's row...

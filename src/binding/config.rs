@@ -52,10 +52,10 @@ pub struct PoolOptions {
     /// transaction go to a healthy one in turn; use `pool.primary` to read
     /// your own writes. Default from `DATABASE_REPLICA_URLS` (comma-separated).
     pub read_replica_urls: Option<Vec<String>>,
-    /// PostgreSQL: statements outside transactions share two connections,
+    /// PostgreSQL: reads outside transactions share two connections,
     /// several in flight on each, as postgres.js sends them; about twice the
-    /// throughput under concurrency, but a slow statement delays those
-    /// queued behind it. Needs `maxConnections` ≥ 3 (two are taken for this)
+    /// throughput under concurrency, but a slow read delays those queued
+    /// behind it. Needs `maxConnections` ≥ 3 (two are taken for this)
     /// and a plain connection (a server on this host, or `sslmode=disable`).
     /// Default false.
     pub pipelining: Option<bool>,

@@ -64,7 +64,7 @@ pub struct PoolConfig {
     pub pgbouncer: bool,
     /// Read replicas: `query`/`queryOne` outside transactions go to them.
     pub read_replicas: Vec<ReplicaUrl>,
-    /// PostgreSQL: statements outside transactions share `PIPELINE_LANES`
+    /// PostgreSQL: reads outside transactions share `PIPELINE_LANES`
     /// connections, several in flight on each (see `pipeline`).
     pub pipelining: bool,
 }
