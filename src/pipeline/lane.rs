@@ -29,7 +29,7 @@ pub struct Prepared {
 
 pub struct Lane {
     pub client: Client,
-    statements: Mutex<HashMap<String, Arc<Prepared>>>,
+    statements: Mutex<Statements<Arc<Prepared>>>,
     /// Calls on this lane now.
     pub in_flight: AtomicUsize,
     /// No new call is sent here (its connection failed or a statement on
@@ -73,7 +73,7 @@ impl Lane {
         }
         Ok(Lane {
             client,
-            statements: Mutex::new(HashMap::new()),
+            statements: Mutex::new(Statements::default()),
             in_flight: AtomicUsize::new(0),
             retired: AtomicBool::new(false),
             opened_at: Instant::now(),
@@ -132,14 +132,10 @@ impl Lane {
             columns,
             supported,
         });
-        let mut cache = self.statements.lock().unwrap_or_else(|p| p.into_inner());
-        if cache.len() >= STATEMENT_CACHE {
-            // Any one goes: dropping it closes it on the server.
-            if let Some(key) = cache.keys().next().cloned() {
-                cache.remove(&key);
-            }
-        }
-        cache.insert(sql.to_owned(), prepared.clone());
+        self.statements
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(sql, prepared.clone());
         Ok(prepared)
     }
 
@@ -148,7 +144,48 @@ impl Lane {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(sql)
-            .cloned()
+    }
+}
+
+/// The lane's prepared statements by SQL text, least recently used first
+/// out once `STATEMENT_CACHE` are kept (dropping one closes it on the
+/// server), as sqlx's cache does on a leased connection.
+struct Statements<T> {
+    by_sql: HashMap<String, (T, u64)>,
+    /// Counts lookups: each entry keeps the count of its last use.
+    clock: u64,
+}
+
+impl<T> Default for Statements<T> {
+    fn default() -> Self {
+        Statements {
+            by_sql: HashMap::new(),
+            clock: 0,
+        }
+    }
+}
+
+impl<T: Clone> Statements<T> {
+    fn get(&mut self, sql: &str) -> Option<T> {
+        self.clock += 1;
+        let (prepared, used) = self.by_sql.get_mut(sql)?;
+        *used = self.clock;
+        Some(prepared.clone())
+    }
+
+    fn insert(&mut self, sql: &str, prepared: T) {
+        if self.by_sql.len() >= STATEMENT_CACHE && !self.by_sql.contains_key(sql) {
+            let oldest = self
+                .by_sql
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(sql, _)| sql.clone());
+            if let Some(oldest) = oldest {
+                self.by_sql.remove(&oldest);
+            }
+        }
+        self.clock += 1;
+        self.by_sql.insert(sql.to_owned(), (prepared, self.clock));
     }
 }
 
@@ -163,5 +200,25 @@ pub fn declared_type(param: &crate::value::Param) -> Type {
         Param::Bool(_) => Type::BOOL,
         Param::Bytes(_) => Type::BYTEA,
         _ => Type::new("unknown".into(), 0, Kind::Pseudo, "pg_catalog".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_least_recently_used_statement_goes_first() {
+        let mut cache = Statements::default();
+        for i in 0..STATEMENT_CACHE {
+            cache.insert(&format!("SELECT {i}"), i);
+        }
+        // "SELECT 0" is used again: "SELECT 1" is now the oldest.
+        assert_eq!(cache.get("SELECT 0"), Some(0));
+        cache.insert("SELECT new", 999);
+        assert_eq!(cache.by_sql.len(), STATEMENT_CACHE);
+        assert_eq!(cache.get("SELECT 1"), None);
+        assert_eq!(cache.get("SELECT 0"), Some(0));
+        assert_eq!(cache.get("SELECT new"), Some(999));
     }
 }

@@ -263,13 +263,18 @@ impl Pipeline {
     /// the lock, so a burst of calls sees each other); `None` when a new one
     /// should be opened instead (none usable, or room for one and all
     /// busy), unless `any`.
+    ///
+    /// A retired lane stays in the list (and in `status().size`) while calls
+    /// are on it, as its connection is still open; it takes no new call and
+    /// leaves room for its replacement, so for that while the pool may hold
+    /// one connection more than `maxConnections` rather than wait on a
+    /// connection that may never answer.
     fn least_busy(&self, any: bool) -> Option<OnLane> {
         let mut lanes = self.lanes.lock().unwrap_or_else(|p| p.into_inner());
-        lanes.retain(|l| l.is_usable());
-        let best = lanes
-            .iter()
-            .min_by_key(|l| l.in_flight.load(Ordering::Acquire))?;
-        let room = (lanes.len() as u32) < PIPELINE_LANES;
+        lanes.retain(|l| l.is_usable() || l.in_flight.load(Ordering::Acquire) > 0);
+        let usable = || lanes.iter().filter(|l| l.is_usable());
+        let best = usable().min_by_key(|l| l.in_flight.load(Ordering::Acquire))?;
+        let room = (usable().count() as u32) < PIPELINE_LANES;
         if !any && room && best.in_flight.load(Ordering::Acquire) > 0 {
             return None;
         }
@@ -301,13 +306,14 @@ impl Pipeline {
         let mut lanes = self.lanes.lock().unwrap_or_else(|p| p.into_inner());
         let before = lanes.len();
         lanes.retain(|l| {
-            let idle_past =
-                idle.is_some_and(|t| l.in_flight.load(Ordering::Acquire) == 0 && l.idle_for() >= t);
+            let busy = l.in_flight.load(Ordering::Acquire) > 0;
+            let idle_past = idle.is_some_and(|t| !busy && l.idle_for() >= t);
             let old = lifetime.is_some_and(|t| l.age() >= t);
             if idle_past || old {
                 l.retire();
             }
-            !(idle_past || old)
+            // (An old lane with calls on it stays listed until they finish.)
+            !(idle_past || old) || busy
         });
         let reaped = before - lanes.len();
         for _ in 0..reaped {
