@@ -204,7 +204,11 @@ pgTest('pipelining on PostgreSQL', () => {
     const name = appName()
     const victim = piped({ applicationName: name })
     await Promise.all(Array.from({ length: 10 }, () => victim.queryOne('SELECT 1')))
-    await leased.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = ?', [name])
+    const killed = await leased.query('SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE application_name = ?', [name])
+    // The lanes were there to kill, and are gone (the pool has no leased one).
+    expect(victim.status().size).toBe(killed.length)
+    expect(killed.length).toBeGreaterThan(0)
+    expect(killed.every((row) => row.done === true)).toBe(true)
     // The calls that meet the dead connection fail as CONNECTION_FAILED;
     // the following ones run on a new lane.
     let answered = null

@@ -14,6 +14,7 @@ use super::values::column_supported;
 use crate::error::{DbError, DbResult, ErrorCode};
 use crate::pool::shared::Shared;
 use crate::pool::sockets::{InRuntime, Tracked};
+use crate::value::Param;
 
 /// Statements kept prepared per lane, as sqlx keeps per connection.
 const STATEMENT_CACHE: usize = 256;
@@ -105,14 +106,16 @@ impl Lane {
     }
 
     /// The statement for `sql`, prepared on this lane (once) with the
-    /// parameter types `declared`.
-    pub async fn prepare(&self, sql: &str, declared: &[Type]) -> DbResult<Arc<Prepared>> {
+    /// parameter types `params` declare (see `declared_type`); a cached
+    /// statement costs one lookup.
+    pub async fn prepare(&self, sql: &str, params: &[Param]) -> DbResult<Arc<Prepared>> {
         if let Some(hit) = self.cached(sql) {
             return Ok(hit);
         }
+        let declared: Vec<Type> = params.iter().map(declared_type).collect();
         let statement = self
             .client
-            .prepare_typed(sql, declared)
+            .prepare_typed(sql, &declared)
             .await
             .map_err(from_driver)?;
         // (Parameters need no such check: `postgres_params` encodes them on
@@ -192,8 +195,7 @@ impl<T: Clone> Statements<T> {
 /// The type a parameter is first prepared with, as `postgres_params`
 /// declares it for the leased path (numbers, booleans and bytes keep their
 /// JS type; the rest is left to the server: OID 0).
-pub fn declared_type(param: &crate::value::Param) -> Type {
-    use crate::value::Param;
+fn declared_type(param: &Param) -> Type {
     match param {
         Param::Int(_) => Type::INT8,
         Param::Float(_) => Type::FLOAT8,

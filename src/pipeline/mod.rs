@@ -26,10 +26,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use sqlx::Postgres;
 use tokio_postgres::types::ToSql;
 
-use self::lane::{declared_type, Lane, Prepared};
-use crate::backend::postgres_params;
+use self::lane::{Lane, Prepared};
+use crate::backend::Driver;
 use crate::config::options::{PoolConfig, PIPELINE_LANES};
 use crate::error::{DbError, DbResult};
 use crate::pool::lease::{backstop, classify_outcome, BACKSTOP_GRACE};
@@ -185,7 +186,7 @@ impl Pipeline {
         let (result, discard) = classify_outcome(
             self.statement_timeout,
             outcome,
-            <sqlx::Postgres as crate::backend::Driver>::is_statement_timeout,
+            <Postgres as Driver>::is_statement_timeout,
         );
         if discard {
             // Given up on, or the connection failed: no new call goes there;
@@ -205,8 +206,7 @@ impl Pipeline {
         sql: &str,
         params: &[Param],
     ) -> DbResult<Option<(Arc<Prepared>, Vec<values::Encoded>)>> {
-        let declared: Vec<_> = params.iter().map(declared_type).collect();
-        let prepared = lane.prepare(sql, &declared).await?;
+        let prepared = lane.prepare(sql, params).await?;
         if !prepared.supported {
             return Ok(None);
         }
@@ -214,17 +214,12 @@ impl Pipeline {
             Ok(args) => return Ok(Some((prepared, args))),
             Err(e) => e,
         };
-        if params.is_empty() {
+        let Some(variant) =
+            <Postgres as Driver>::variant_sql(sql, params).filter(|_| !params.is_empty())
+        else {
             return Err(refused);
-        }
-        let signature = postgres_params::signature(
-            &params
-                .iter()
-                .map(postgres_params::declared_type)
-                .collect::<Vec<_>>(),
-        );
-        let variant = format!("{sql}\n/* shopify-db-pool: {signature} */");
-        let prepared = lane.prepare(&variant, &declared).await?;
+        };
+        let prepared = lane.prepare(&variant, params).await?;
         if !prepared.supported {
             return Ok(None);
         }
